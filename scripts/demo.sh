@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up and run the main job.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+python examples/quickstart.py

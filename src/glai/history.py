@@ -1,0 +1,102 @@
+"""What :func:`glai.fit` records: one row per epoch, and the switch."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch of training.
+
+    Attributes:
+        epoch: 1-based epoch number, counted across both phases.
+        phase: ``"structural"`` (structure trains), ``"quantitative"`` (structure frozen,
+            paths train) or ``"train"`` (a plain model trained in one phase).
+        seconds: wall-clock seconds since training started, at the end of this epoch,
+            including everything done so far (switch, mask caches, validation).
+        train_loss: mean training loss over the epoch's batches.
+        val_metric: validation metric (see :attr:`History.metric`), ``None`` without
+            validation data.
+        val_loss: validation loss, ``None`` without validation data.
+        lr: learning rate at the end of the epoch.
+        pattern_change: fraction of probe mask bits that flipped since the previous epoch
+            (structural epochs only).
+        layer_changes: the same per hidden layer.
+        weight_change: relative change of the structure's weights since the previous epoch.
+    """
+
+    epoch: int
+    phase: str
+    seconds: float
+    train_loss: float
+    val_metric: float | None
+    val_loss: float | None
+    lr: float
+    pattern_change: float | None = None
+    layer_changes: tuple[float, ...] | None = None
+    weight_change: float | None = None
+
+
+@dataclass
+class History:
+    """Per-epoch records of one :func:`glai.fit` run.
+
+    Attributes:
+        metric: name of the validation metric (``"accuracy"``, ``"loss"`` or a function's).
+        greater_is_better: direction of the metric.
+        records: one :class:`EpochRecord` per epoch.
+        switch_epoch: the last structural epoch (the structure was frozen at its end), or
+            ``None`` when no switch happened during this run.
+        best_epoch: epoch whose weights were restored at the end (best validation metric),
+            or ``None`` without validation data.
+    """
+
+    metric: str
+    greater_is_better: bool
+    records: list[EpochRecord] = field(default_factory=list)
+    switch_epoch: int | None = None
+    best_epoch: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[EpochRecord]:
+        return iter(self.records)
+
+    def __getitem__(self, index: int) -> EpochRecord:
+        return self.records[index]
+
+    def column(self, name: str) -> list:
+        """One field of every record, e.g. ``history.column("val_metric")``."""
+        return [getattr(record, name) for record in self.records]
+
+    @property
+    def best_metric(self) -> float | None:
+        """Validation metric of :attr:`best_epoch`."""
+        if self.best_epoch is None:
+            return None
+        return self.records[self.best_epoch - 1].val_metric
+
+    def time_to(self, target: float) -> float:
+        """Seconds until the validation metric first reached ``target`` (``inf`` if never)."""
+        for record in self.records:
+            if record.val_metric is not None and self.reaches(record.val_metric, target):
+                return record.seconds
+        return math.inf
+
+    def reaches(self, value: float, target: float) -> bool:
+        """Whether ``value`` is at least as good as ``target`` for this metric."""
+        return value >= target if self.greater_is_better else value <= target
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict of the whole history."""
+        return {
+            "metric": self.metric,
+            "greater_is_better": self.greater_is_better,
+            "switch_epoch": self.switch_epoch,
+            "best_epoch": self.best_epoch,
+            "records": [asdict(record) for record in self.records],
+        }

@@ -1,0 +1,141 @@
+"""Bit-packed cache of a frozen structure's activation patterns for fixed inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from glai.block import GLAI
+from glai.validation import check_positive_int
+
+_BITS = 8
+
+
+def pack_bits(mask: torch.Tensor) -> torch.Tensor:
+    """Pack a boolean mask 8 units to a byte.
+
+    Args:
+        mask: (batch, width) bool.
+
+    Returns:
+        (batch, ceil(width / 8)) uint8; unit ``j`` is bit ``j % 8`` of byte ``j // 8``.
+    """
+    batch, width = mask.shape
+    padded = torch.zeros(batch, -(-width // _BITS) * _BITS, dtype=torch.uint8, device=mask.device)
+    padded[:, :width] = mask
+    shifts = torch.arange(_BITS, dtype=torch.uint8, device=mask.device)
+    return (padded.view(batch, -1, _BITS) << shifts).sum(-1, dtype=torch.uint8)
+
+
+def unpack_bits(packed: torch.Tensor, width: int) -> torch.Tensor:
+    """Inverse of :func:`pack_bits`: (batch, bytes) uint8 -> (batch, width) bool."""
+    shifts = torch.arange(_BITS, dtype=torch.uint8, device=packed.device)
+    bits = (packed.unsqueeze(-1) >> shifts) & 1  # (batch, bytes, 8)
+    return bits.view(packed.shape[0], -1)[:, :width].bool()
+
+
+class MaskCache(Dataset):
+    """Activation patterns of a frozen structure for a fixed set of inputs, 1 bit per unit.
+
+    Build it once with :meth:`build`; then ``cache[indices]`` returns the masks of those
+    samples, ready for ``model(x, masks=...)``, and the structure never runs again.
+    It is also a ``Dataset`` whose item ``i`` is sample ``i``'s masks, so
+    ``torch.utils.data.StackDataset(features, cache)`` feeds a ``DataLoader``.
+
+    Args:
+        packed: one uint8 tensor per hidden layer, each (n_samples, ceil(width / 8)).
+        widths: the hidden widths.
+    """
+
+    def __init__(self, packed: Sequence[torch.Tensor], widths: Sequence[int]) -> None:
+        if len(packed) != len(widths):
+            raise ValueError(f"got {len(packed)} packed layers for {len(widths)} widths")
+        lengths = {len(layer) for layer in packed}
+        if len(lengths) != 1:
+            raise ValueError(f"packed layers have different lengths: {sorted(lengths)}")
+        for layer, width in zip(packed, widths):
+            if layer.dtype != torch.uint8 or layer.shape[1] != -(-width // _BITS):
+                raise ValueError(
+                    f"a layer of width {width} needs uint8 packing of shape (n, "
+                    f"{-(-width // _BITS)}), got {layer.dtype} {tuple(layer.shape)}"
+                )
+        self.packed = tuple(packed)
+        self.widths = tuple(widths)
+
+    @classmethod
+    @torch.no_grad()
+    def build(
+        cls,
+        model: GLAI,
+        inputs: torch.Tensor | Dataset,
+        batch_size: int = 4096,
+        progress: bool = False,
+    ) -> MaskCache:
+        """Compute and pack the masks of ``model`` for every input, a batch at a time.
+
+        Memory is bounded by one batch of unpacked masks plus the packed result.
+
+        Args:
+            model: a GLAI (its structure computes the masks).
+            inputs: (n_samples, in_features) tensor, or a Dataset whose items are ``x`` or
+                ``(x, ...)``.
+            batch_size: samples per batch.
+            progress: show a progress bar.
+        """
+        check_positive_int(batch_size, "batch_size")
+        device = model.structure[0].weight.device
+        if isinstance(inputs, torch.Tensor):
+            batches = inputs.split(batch_size)
+        else:
+            batches = (
+                batch[0] if isinstance(batch, (tuple, list)) else batch
+                for batch in DataLoader(inputs, batch_size=batch_size)
+            )
+        total = -(-len(inputs) // batch_size)
+        packed: list[list[torch.Tensor]] = [[] for _ in model.hidden_features]
+        for batch in tqdm(batches, total=total, disable=not progress, desc="masks"):
+            for layer, mask in zip(packed, model.masks(batch.to(device, non_blocking=True))):
+                layer.append(pack_bits(mask))
+        return cls([torch.cat(layer) for layer in packed], model.hidden_features)
+
+    def __len__(self) -> int:
+        return len(self.packed[0])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the packed masks."""
+        return sum(layer.numel() for layer in self.packed)
+
+    @property
+    def device(self) -> torch.device:
+        return self.packed[0].device
+
+    def to(self, device: torch.device | str) -> MaskCache:
+        """A copy of the cache on ``device`` (``self`` if already there)."""
+        if torch.device(device) == self.device:
+            return self
+        return MaskCache([layer.to(device) for layer in self.packed], self.widths)
+
+    def __getitem__(self, index: int | slice | torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Masks of the samples at ``index``.
+
+        Returns:
+            One bool tensor per hidden layer: (width,) for an int index, else
+            (n_indexed, width).
+        """
+        if isinstance(index, int):
+            if not -len(self) <= index < len(self):
+                raise IndexError(f"index {index} is out of range for {len(self)} samples")
+            index %= len(self)
+            return tuple(mask[0] for mask in self[index : index + 1])
+        return tuple(
+            unpack_bits(layer[index], width) for layer, width in zip(self.packed, self.widths)
+        )
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, ...]]:
+        """Batched fetch for ``DataLoader``: one tuple of masks per index."""
+        masks = self[torch.as_tensor(indices)]
+        return list(zip(*(layer.unbind(0) for layer in masks)))

@@ -1,0 +1,391 @@
+"""Two-phase training: structure until its patterns settle, then the paths alone."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from glai.block import GLAI
+from glai.callbacks import Callback
+from glai.data import Data, FitData, as_fit_data, check_fit_data
+from glai.history import EpochRecord, History
+from glai.mask_cache import MaskCache
+from glai.monitor import StructureMonitor
+from glai.validation import check_positive_int
+
+logger = logging.getLogger(__name__)
+
+LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+MetricFunction = Callable[[torch.Tensor, torch.Tensor], float]
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+
+_OPTIMIZERS: dict[str, OptimizerFactory] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": lambda params, lr, weight_decay: torch.optim.SGD(
+        params, lr, momentum=0.9, weight_decay=weight_decay
+    ),
+}
+_SCHEDULES = ("constant", "cosine")
+
+
+def fit(
+    model: nn.Module,
+    train: Data,
+    val: Data | None = None,
+    *,
+    loss: str | LossFunction = "cross_entropy",
+    metric: str | MetricFunction | None = None,
+    epochs: int = 100,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    schedule: str = "cosine",
+    structural_lr: float = 1e-3,
+    optimizer: str | OptimizerFactory = "adam",
+    weight_decay: float = 0.0,
+    monitor: StructureMonitor | None = None,
+    probe_size: int = 1024,
+    early_stopping: int | None = 10,
+    callbacks: Sequence[Callback] = (),
+    seed: int | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = False,
+) -> History:
+    """Train a GLAI in two phases (or any model in one), with early stopping on validation.
+
+    For a :class:`glai.GLAI` that is not yet frozen: the **structural phase** trains it as
+    a ReLU MLP at ``structural_lr`` (constant) while ``monitor`` measures how much its
+    activation patterns change; when the monitor's rule fires, the structure is frozen,
+    the masks of fixed inputs are cached once, and the **quantitative phase** trains only
+    the paths for at most ``epochs`` epochs at ``lr`` with ``schedule``. The weights of
+    the best validation epoch (from the switch on) are restored at the end.
+
+    Any other model (e.g. :class:`glai.MLP`) trains in one phase at ``lr`` with
+    ``schedule``, or, when a ``monitor`` is given, with the same two-phase learning-rate
+    schedule as GLAI but nothing frozen (the schedule-only ablation).
+
+    Args:
+        model: the network, trained in place.
+        train: ``(X, y)`` tensors of shapes (n, in_features) and (n,) or (n, out), or a
+            Dataset of ``(x, y)`` items. Tensors (and ``TensorDataset``) count as fixed
+            inputs, whose masks are cached at the switch.
+        val: validation data of the same form, used for the metric and early stopping.
+        loss: ``"cross_entropy"``, ``"mse"``, or a function ``(output, target) -> loss``.
+        metric: ``"accuracy"`` (default for cross-entropy), ``"loss"`` (validation loss,
+            the default otherwise), or a function ``(output, target) -> float`` where
+            higher is better.
+        epochs: maximum epochs of the final phase (quantitative, or the only one).
+        batch_size: training batch size.
+        lr: learning rate of the final phase.
+        schedule: ``"cosine"`` (decay to 0 over ``epochs``) or ``"constant"``.
+        structural_lr: learning rate of the structural phase.
+        optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory
+            ``(params, lr, weight_decay) -> Optimizer``; a fresh one starts each phase.
+        weight_decay: weight decay passed to the optimiser.
+        monitor: switch rule; defaults to ``StructureMonitor()`` for an unfrozen GLAI.
+            Its probe, if not given, is ``probe_size`` training inputs drawn with ``seed``.
+        probe_size: size of the probe set drawn when the monitor has none.
+        early_stopping: stop the final phase after this many epochs without a better
+            validation metric; ``None`` disables it.
+        callbacks: :class:`glai.Callback` objects called during training.
+        seed: seeds shuffling and probe sampling; ``None`` draws one from torch's RNG.
+        device: device to train on; defaults to the model's.
+        progress: show a progress bar over epochs.
+
+    Returns:
+        The :class:`glai.History` of the run.
+    """
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    check_positive_int(probe_size, "probe_size")
+    if early_stopping is not None:
+        check_positive_int(early_stopping, "early_stopping")
+    if schedule not in _SCHEDULES:
+        raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
+    make_optimizer = _optimizer_factory(optimizer)
+    device = torch.device(device) if device is not None else _device_of(model)
+    model.to(device)
+    in_features, out_features, dtype = _signature_of(model)
+    loss_function, classes = _loss_function(loss, out_features)
+    metric_name, metric_function, greater = _metric_function(metric, loss, loss_function)
+
+    train_data = _prepared(train, "train", in_features, dtype, classes, device)
+    val_data = (
+        _prepared(val, "val", in_features, dtype, classes, device) if val is not None else None
+    )
+
+    generator = torch.Generator()
+    generator.manual_seed(seed if seed is not None else int(torch.randint(2**62, ())))
+
+    is_glai = isinstance(model, GLAI)
+    if monitor is None and is_glai and not model.frozen:
+        monitor = StructureMonitor()
+    if monitor is not None:
+        if is_glai and model.frozen:
+            raise ValueError("the GLAI is already frozen: train it without a monitor")
+        monitor = copy.copy(monitor)
+        if monitor.probe is None:
+            monitor.probe = train_data.sample_inputs(probe_size, generator)
+        monitor.probe = monitor.probe.to(device)
+
+    run = _Run(
+        model, train_data, val_data, loss_function, metric_function, batch_size, generator, device
+    )
+    history = History(metric_name, greater)
+    if monitor is not None:
+        phase = "structural"
+        run.start_phase(make_optimizer, structural_lr, weight_decay, "constant", None)
+        monitor.on_train_begin(model)
+    else:
+        phase = "quantitative" if is_glai else "train"
+        run.start_phase(make_optimizer, lr, weight_decay, schedule, epochs)
+        if is_glai:
+            run.cache_masks()
+    for callback in callbacks:
+        callback.on_train_begin(model)
+
+    best = _Best(greater)
+    phase_epochs = 0
+    bar = tqdm(disable=not progress, desc="glai.fit", unit="epoch")
+    while True:
+        phase_epochs += 1
+        train_loss = run.train_epoch()
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(
+                f"training loss became {train_loss} in epoch {len(history) + 1} "
+                f"({phase} phase); lower the learning rate"
+            )
+        val_loss, val_metric = run.evaluate()
+        check = monitor.check(model) if phase == "structural" else None
+        record = EpochRecord(
+            epoch=len(history) + 1,
+            phase=phase,
+            seconds=time.perf_counter() - run.start,
+            train_loss=train_loss,
+            val_metric=val_metric,
+            val_loss=val_loss,
+            lr=run.optimizer.param_groups[0]["lr"],
+            pattern_change=check.pattern_change if check else None,
+            layer_changes=check.layer_changes if check else None,
+            weight_change=check.weight_change if check else None,
+        )
+        history.records.append(record)
+        _report(bar, record)
+        for callback in callbacks:
+            callback.on_epoch_end(model, record)
+
+        if phase == "structural":
+            if monitor.should_switch:
+                history.switch_epoch = record.epoch
+                if is_glai:
+                    model.freeze_structure()
+                    run.cache_masks()
+                run.start_phase(make_optimizer, lr, weight_decay, schedule, epochs)
+                best.update(record, model)
+                phase, phase_epochs = "quantitative", 0
+                logger.info("structure frozen after epoch %d", record.epoch)
+                for callback in callbacks:
+                    callback.on_switch(model, record.epoch)
+            continue
+        best.update(record, model)
+        if phase_epochs >= epochs or (
+            early_stopping is not None and best.stale_epochs >= early_stopping
+        ):
+            break
+    bar.close()
+    if best.state is not None:
+        model.load_state_dict(best.state)
+        history.best_epoch = best.epoch
+    for callback in callbacks:
+        callback.on_train_end(model, history)
+    return history
+
+
+class _Run:
+    """The mutable state of one training run: data, optimiser, schedule, mask caches."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        train: FitData,
+        val: FitData | None,
+        loss_function: LossFunction,
+        metric_function: MetricFunction | None,
+        batch_size: int,
+        generator: torch.Generator,
+        device: torch.device,
+    ) -> None:
+        self.model, self.train, self.val = model, train, val
+        self.loss_function, self.metric_function = loss_function, metric_function
+        self.batch_size, self.generator, self.device = batch_size, generator, device
+        self.train_masks: MaskCache | None = None
+        self.val_masks: MaskCache | None = None
+        self.start = time.perf_counter()
+
+    def start_phase(
+        self,
+        make_optimizer: OptimizerFactory,
+        lr: float,
+        weight_decay: float,
+        schedule: str,
+        epochs: int | None,
+    ) -> None:
+        parameters = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = make_optimizer(parameters, lr=lr, weight_decay=weight_decay)
+        self.scheduler = None
+        if schedule == "cosine":
+            steps = epochs * math.ceil(len(self.train) / self.batch_size)
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps)
+
+    def cache_masks(self) -> None:
+        """Cache the frozen structure's masks of every fixed input set."""
+        if self.train.fixed:
+            self.train_masks = MaskCache.build(self.model, self.train.inputs)
+        if self.val is not None and self.val.fixed:
+            self.val_masks = MaskCache.build(self.model, self.val.inputs)
+
+    def train_epoch(self) -> float:
+        self.model.train()
+        total = torch.zeros((), device=self.device)
+        batches = self.train.batches(
+            self.batch_size, True, self.generator, self.device, self.train_masks
+        )
+        for x, y, masks in batches:
+            self.optimizer.zero_grad(set_to_none=True)
+            output = self.model(x) if masks is None else self.model(x, masks=masks)
+            loss = self.loss_function(output, y)
+            loss.backward()
+            self.optimizer.step()
+            if self.scheduler is not None:
+                self.scheduler.step()
+            total += loss.detach() * len(y)
+        return float(total) / len(self.train)
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[float | None, float | None]:
+        """Validation loss and metric over the whole validation set."""
+        if self.val is None:
+            return None, None
+        self.model.eval()
+        outputs, targets = [], []
+        for x, y, masks in self.val.batches(4096, False, None, self.device, self.val_masks):
+            outputs.append(self.model(x) if masks is None else self.model(x, masks=masks))
+            targets.append(y)
+        output, target = torch.cat(outputs), torch.cat(targets)
+        val_loss = float(self.loss_function(output, target))
+        if self.metric_function is None:
+            return val_loss, val_loss
+        return val_loss, float(self.metric_function(output, target))
+
+
+class _Best:
+    """Best validation epoch so far, and a copy of its weights."""
+
+    def __init__(self, greater_is_better: bool) -> None:
+        self.greater_is_better = greater_is_better
+        self.epoch: int | None = None
+        self.value: float | None = None
+        self.state: dict[str, torch.Tensor] | None = None
+        self.stale_epochs = 0
+
+    def update(self, record: EpochRecord, model: nn.Module) -> None:
+        value = record.val_metric
+        if value is None:
+            return
+        better = self.value is None or (
+            value > self.value if self.greater_is_better else value < self.value
+        )
+        if better:
+            self.epoch, self.value, self.stale_epochs = record.epoch, value, 0
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.stale_epochs += 1
+
+
+def _prepared(
+    data: Data,
+    name: str,
+    in_features: int,
+    dtype: torch.dtype,
+    classes: int | None,
+    device: torch.device,
+) -> FitData:
+    prepared = as_fit_data(data, name)
+    check_fit_data(prepared, name, in_features, dtype, classes)
+    if prepared.fixed and classes is not None:
+        prepared.targets = prepared.targets.long()
+    return prepared.to(device)
+
+
+def _report(bar: tqdm, record: EpochRecord) -> None:
+    summary = {"phase": record.phase, "loss": f"{record.train_loss:.4f}"}
+    if record.val_metric is not None:
+        summary["val"] = f"{record.val_metric:.4f}"
+    if record.pattern_change is not None:
+        summary["pattern_change"] = f"{record.pattern_change:.4f}"
+    bar.set_postfix(summary)
+    bar.update(1)
+    logger.info("epoch %d %s", record.epoch, summary)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def _signature_of(model: nn.Module) -> tuple[int, int, torch.dtype]:
+    """(in_features, out_features, dtype) of a GLAI, an MLP or any Linear-based network."""
+    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    if not linears:
+        raise TypeError(f"fit needs a network with nn.Linear layers, got {type(model).__name__}")
+    in_features = getattr(model, "in_features", linears[0].in_features)
+    out_features = getattr(model, "out_features", linears[-1].out_features)
+    return in_features, out_features, linears[0].weight.dtype
+
+
+def _optimizer_factory(optimizer: str | OptimizerFactory) -> OptimizerFactory:
+    if callable(optimizer):
+        return optimizer
+    if optimizer not in _OPTIMIZERS:
+        raise ValueError(
+            f"optimizer must be one of {sorted(_OPTIMIZERS)} or a callable, got {optimizer!r}"
+        )
+    return _OPTIMIZERS[optimizer]
+
+
+def _loss_function(loss: str | LossFunction, out_features: int) -> tuple[LossFunction, int | None]:
+    """The loss function and, for classification, the number of classes."""
+    if loss == "cross_entropy":
+        return F.cross_entropy, out_features
+    if loss == "mse":
+        return lambda output, target: F.mse_loss(output, target.view_as(output)), None
+    if callable(loss):
+        return loss, None
+    raise ValueError(f"loss must be 'cross_entropy', 'mse' or a callable, got {loss!r}")
+
+
+def _accuracy(output: torch.Tensor, target: torch.Tensor) -> float:
+    return float((output.argmax(1) == target).float().mean())
+
+
+def _metric_function(
+    metric: str | MetricFunction | None, loss: object, loss_function: LossFunction
+) -> tuple[str, MetricFunction | None, bool]:
+    """(name, function or None for the validation loss, greater_is_better)."""
+    if metric is None:
+        metric = "accuracy" if loss == "cross_entropy" else "loss"
+    if metric == "accuracy":
+        return "accuracy", _accuracy, True
+    if metric == "loss":
+        return "loss", None, False
+    if callable(metric):
+        return getattr(metric, "__name__", "metric"), metric, True
+    raise ValueError(f"metric must be 'accuracy', 'loss' or a callable, got {metric!r}")

@@ -1,0 +1,67 @@
+"""Small guard functions that reject bad input early, with a message naming the problem."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+def as_widths(hidden_features: int | Sequence[int], name: str = "hidden_features") -> list[int]:
+    """Normalise an int or a sequence of ints into a non-empty list of positive widths."""
+    if isinstance(hidden_features, bool):
+        raise TypeError(f"{name} must be an int or a list of ints, got a bool")
+    if isinstance(hidden_features, int):
+        widths = [hidden_features]
+    elif isinstance(hidden_features, Sequence) and not isinstance(hidden_features, str):
+        widths = list(hidden_features)
+    else:
+        raise TypeError(
+            f"{name} must be an int or a list of ints, got {type(hidden_features).__name__}"
+        )
+    if not widths:
+        raise ValueError(f"{name} must name at least one hidden layer, got an empty list")
+    for width in widths:
+        if isinstance(width, bool) or not isinstance(width, int):
+            raise TypeError(f"{name} must contain ints, got {width!r}")
+        if width < 1:
+            raise ValueError(f"{name} must be positive, got {widths}")
+    return widths
+
+
+def check_positive_int(value: int, name: str) -> None:
+    """Raise unless ``value`` is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+def check_features(x: object, in_features: int, dtype: torch.dtype, name: str = "input") -> None:
+    """Raise unless ``x`` is a floating tensor of shape ``(batch, in_features)`` and ``dtype``.
+
+    Cheap: reads only metadata, never the values (no device synchronisation).
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 2:
+        raise ValueError(
+            f"{name} must have shape (batch, {in_features}), got shape {tuple(x.shape)}"
+        )
+    if x.shape[1] != in_features:
+        raise ValueError(f"{name} has {x.shape[1]} features, the model expects {in_features}")
+    if x.dtype != dtype:
+        raise TypeError(f"{name} has dtype {x.dtype}, the model's parameters are {dtype}")
+
+
+def check_finite(x: torch.Tensor, name: str = "input") -> None:
+    """Raise if ``x`` holds NaN or infinite values (reads the values: call once per data set)."""
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).sum())
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
+
+
+def check_same_length(x: torch.Tensor, y: torch.Tensor, names: str = "X and y") -> None:
+    """Raise unless ``x`` and ``y`` have the same number of rows."""
+    if len(x) != len(y):
+        raise ValueError(f"{names} have different lengths: {len(x)} and {len(y)}")

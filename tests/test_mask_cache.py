@@ -1,0 +1,75 @@
+import pytest
+import torch
+from torch.utils.data import DataLoader, StackDataset, TensorDataset
+
+from conftest import DEPTHS
+from glai import GLAI, MaskCache
+from glai.mask_cache import pack_bits, unpack_bits
+
+
+@pytest.mark.parametrize("width", [1, 7, 8, 9, 64, 100], ids=str)
+def test_pack_unpack_round_trip(width):
+    mask = torch.rand(13, width) > 0.5
+    packed = pack_bits(mask)
+    assert packed.dtype == torch.uint8
+    assert packed.shape == (13, -(-width // 8))
+    assert torch.equal(unpack_bits(packed, width), mask)
+
+
+def frozen(hidden):
+    return GLAI(5, hidden, 3).freeze_structure()
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_cached_masks_give_the_recomputed_outputs(hidden):
+    model = frozen(hidden)
+    x = torch.randn(50, 5)
+    cache = MaskCache.build(model, x, batch_size=16)
+    index = torch.tensor([3, 0, 49, 17])
+    cached = model(x[index], masks=cache[index])
+    assert torch.equal(cached, model(x[index]))
+
+
+def test_one_bit_per_unit():
+    model = frozen([16, 9])
+    cache = MaskCache.build(model, torch.randn(40, 5))
+    assert cache.nbytes == 40 * (2 + 2)
+    assert len(cache) == 40
+
+
+def test_int_index_gives_one_sample():
+    model = frozen([6, 4])
+    x = torch.randn(10, 5)
+    cache = MaskCache.build(model, x)
+    for index in (0, 9, -1):
+        sample = cache[index]
+        assert [m.shape for m in sample] == [(6,), (4,)]
+        assert all(torch.equal(a, b[0]) for a, b in zip(sample, model.masks(x[[index]])))
+    with pytest.raises(IndexError, match="out of range"):
+        cache[10]
+
+
+def test_built_from_a_dataset_equals_built_from_tensors():
+    model = frozen([6, 4])
+    x, y = torch.randn(30, 5), torch.randint(0, 3, (30,))
+    from_tensor = MaskCache.build(model, x, batch_size=7)
+    from_dataset = MaskCache.build(model, TensorDataset(x, y), batch_size=7)
+    assert all(torch.equal(a, b) for a, b in zip(from_tensor.packed, from_dataset.packed))
+
+
+def test_feeds_a_dataloader_next_to_the_features():
+    model = frozen([6, 4])
+    x, y = torch.randn(30, 5), torch.randint(0, 3, (30,))
+    data = StackDataset(TensorDataset(x, y), MaskCache.build(model, x))
+    (batch_x, _), masks = next(iter(DataLoader(data, batch_size=8)))
+    assert [m.shape for m in masks] == [(8, 6), (8, 4)]
+    assert torch.equal(model(batch_x, masks=masks), model(batch_x))
+
+
+def test_inconsistent_packing_is_refused():
+    with pytest.raises(ValueError, match="needs uint8 packing"):
+        MaskCache([torch.zeros(4, 3, dtype=torch.uint8)], [8])
+    with pytest.raises(ValueError, match="different lengths"):
+        MaskCache(
+            [torch.zeros(4, 1, dtype=torch.uint8), torch.zeros(5, 1, dtype=torch.uint8)], [8, 8]
+        )

@@ -1,0 +1,124 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from glai import GLAI, MLP, StructureMonitor, activation_patterns
+
+
+def test_unchanged_weights_change_nothing(inputs):
+    model = GLAI(5, [6, 4], 3)
+    monitor = StructureMonitor(probe=inputs)
+    monitor.on_train_begin(model)
+    check = monitor.check(model)
+    assert check.pattern_change == 0
+    assert check.layer_changes == (0.0, 0.0)
+    assert check.weight_change == 0
+
+
+def test_flipping_one_unit_is_counted(inputs):
+    model = GLAI(5, [6], 3)
+    monitor = StructureMonitor(probe=inputs)
+    monitor.on_train_begin(model)
+    before = model.masks(inputs)[0][:, 2]
+    with torch.no_grad():
+        model.structure[0].weight[2].neg_()
+        model.structure[0].bias[2].neg_()
+    flipped = int((model.masks(inputs)[0][:, 2] != before).sum())
+    check = monitor.check(model)
+    assert check.pattern_change == pytest.approx(flipped / (32 * 6))
+
+
+def test_weight_change_is_relative(inputs):
+    model = MLP(5, [6], 3)
+    monitor = StructureMonitor(probe=inputs)
+    monitor.on_train_begin(model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.5)
+    assert monitor.check(model).weight_change == pytest.approx(0.5)
+
+
+def test_any_relu_sequential_is_monitored(inputs):
+    network = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 2))
+    patterns = activation_patterns(network, inputs)
+    assert [p.shape for p in patterns] == [(32, 6), (32, 4)]
+    reference = GLAI.from_mlp(network).masks(inputs)
+    assert all(torch.equal(a, b) for a, b in zip(patterns, reference))
+
+
+def test_a_network_without_relu_is_refused(inputs):
+    with pytest.raises(TypeError, match="no nn.ReLU"):
+        activation_patterns(nn.Sequential(nn.Linear(5, 2), nn.Tanh()), inputs)
+
+
+def test_switches_after_patience_stable_checks(inputs):
+    model = MLP(5, [6], 3)
+    monitor = StructureMonitor(probe=inputs, threshold=0.01, patience=3)
+    monitor.on_train_begin(model)
+    decisions = []
+    for _ in range(3):
+        monitor.on_epoch_end(model)
+        decisions.append(monitor.should_switch)
+    assert decisions == [False, False, True]
+
+
+def test_a_changing_structure_resets_patience(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(probe=inputs, threshold=0.01, patience=2)
+    monitor.on_train_begin(model)
+    monitor.on_epoch_end(model)
+    with torch.no_grad():
+        model[0].bias.neg_()
+    monitor.on_epoch_end(model)
+    assert not monitor.should_switch
+    assert monitor.checks_[-1].pattern_change > 0.01
+
+
+def test_switches_at_max_structural_epochs(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(probe=inputs, threshold=0.0, max_structural_epochs=2)
+    monitor.on_train_begin(model)
+    monitor.on_epoch_end(model)
+    assert not monitor.should_switch
+    monitor.on_epoch_end(model)
+    assert monitor.should_switch
+
+
+def test_restart_resets_state(inputs):
+    model = MLP(5, [6], 3)
+    monitor = StructureMonitor(probe=inputs, patience=1)
+    monitor.on_train_begin(model)
+    monitor.on_epoch_end(model)
+    monitor.on_train_begin(model)
+    assert monitor.checks_ == []
+    assert not monitor.should_switch
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"probe": None}, "needs a probe"),
+        ({"threshold": 2.0}, "fraction"),
+        ({"patience": 0}, "patience"),
+        ({"max_structural_epochs": 0}, "max_structural_epochs"),
+    ],
+    ids=["probe", "threshold", "patience", "max-epochs"],
+)
+def test_bad_settings_are_named(kwargs, message, inputs):
+    settings = {"probe": inputs, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        StructureMonitor(**settings).on_train_begin(MLP(5, [6], 3))
+
+
+def test_zero_weights_give_infinite_relative_change(inputs):
+    model = MLP(5, [6], 3)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    monitor = StructureMonitor(probe=inputs)
+    monitor.on_train_begin(model)
+    with torch.no_grad():
+        model[0].weight.fill_(1)
+    assert math.isinf(monitor.check(model).weight_change)

@@ -1,0 +1,62 @@
+import pytest
+import torch
+
+from conftest import DEPTHS
+from glai import GLAI, MLP, count_parameters, matched_width, mlp_parameters
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_mlp_parameters_matches_a_built_mlp(hidden):
+    assert mlp_parameters(5, hidden, 3) == count_parameters(MLP(5, hidden, 3))
+    assert mlp_parameters(5, hidden, 3, bias=False) == count_parameters(
+        MLP(5, hidden, 3, bias=False)
+    )
+
+
+def test_glai_counts_structure_and_paths():
+    model = GLAI(5, [6, 4], 3)
+    assert count_parameters(model) == 2 * count_parameters(MLP(5, [6, 4], 3))
+
+
+def test_trainable_only_follows_the_switch():
+    model = GLAI(5, [6, 4], 3)
+    half = count_parameters(MLP(5, [6, 4], 3))
+    assert count_parameters(model, trainable_only=True) == half
+    model.freeze_structure()
+    assert count_parameters(model, trainable_only=True) == half
+
+
+@pytest.mark.parametrize(
+    ("in_features", "hidden", "out_features"),
+    [
+        (1280, 1024, 10),
+        (1280, [1024, 1024], 128),
+        (784, [256, 128, 64], 10),
+        (64, 128, 10),
+        (2048, [2048], 128),
+        (512, [300, 200], 5),
+    ],
+    ids=str,
+)
+def test_matched_width_is_within_one_percent(in_features, hidden, out_features):
+    widths = matched_width(in_features, hidden, out_features)
+    assert type(widths) is type(hidden)
+    glai_total = count_parameters(GLAI(in_features, widths, out_features))
+    mlp_total = mlp_parameters(in_features, hidden, out_features)
+    assert abs(glai_total - mlp_total) <= 0.01 * mlp_total
+
+
+def test_matched_width_is_about_half_for_wide_inputs():
+    assert matched_width(1280, 1024, 10) == pytest.approx(512, abs=2)
+
+
+def test_matched_width_cannot_beat_a_one_unit_step():
+    widths = matched_width(1280, 1024, 10)
+    target = mlp_parameters(1280, 1024, 10)
+    gap = abs(2 * mlp_parameters(1280, widths, 10) - target)
+    for neighbour in (widths - 1, widths + 1):
+        assert gap <= abs(2 * mlp_parameters(1280, neighbour, 10) - target)
+
+
+def test_count_parameters_of_any_module():
+    assert count_parameters(torch.nn.Linear(3, 2)) == 8

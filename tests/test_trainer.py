@@ -1,0 +1,277 @@
+import math
+
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from glai import GLAI, MLP, Callback, StructureMonitor, fit
+
+
+def accuracy(model, data):
+    x, y = data
+    with torch.no_grad():
+        return float((model(x).argmax(1) == y).float().mean())
+
+
+@pytest.mark.slow
+def test_learns_digits(digits):
+    model = GLAI(64, 64, 10)
+    history = fit(model, digits["train"], digits["val"], seed=0)
+    assert history.switch_epoch is not None
+    assert accuracy(model, digits["test"]) >= 0.95
+
+
+def small_problem(n=200, features=6, classes=3):
+    x = torch.randn(n, features)
+    y = (x[:, :classes] + 0.1 * torch.randn(n, classes)).argmax(1)
+    return x, y
+
+
+def test_history_describes_both_phases():
+    train, val = small_problem(), small_problem(100)
+    model = GLAI(6, 16, 3)
+    history = fit(
+        model, train, val, epochs=5, seed=0, monitor=StructureMonitor(threshold=1.0, patience=2)
+    )
+    phases = history.column("phase")
+    assert history.switch_epoch == 2
+    assert phases == ["structural"] * 2 + ["quantitative"] * (len(history) - 2)
+    seconds = history.column("seconds")
+    assert seconds == sorted(seconds)
+    assert all(r.pattern_change is not None for r in history if r.phase == "structural")
+    assert all(r.pattern_change is None for r in history if r.phase == "quantitative")
+    assert history.best_epoch >= history.switch_epoch
+    assert model.frozen
+
+
+def test_structure_is_unchanged_by_the_quantitative_phase():
+    train = small_problem()
+    model = GLAI(6, [16, 8], 3)
+    structure = {}
+
+    class Snapshot(Callback):
+        def on_switch(self, model, epoch):
+            structure.update({k: v.clone() for k, v in model.structure.state_dict().items()})
+
+    fit(
+        model,
+        train,
+        epochs=4,
+        seed=0,
+        callbacks=[Snapshot()],
+        monitor=StructureMonitor(max_structural_epochs=1),
+    )
+    assert structure
+    assert all(torch.equal(v, model.structure.state_dict()[k]) for k, v in structure.items())
+
+
+def test_the_same_seed_gives_the_same_run():
+    train, val = small_problem(), small_problem(100)
+    results = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        model = GLAI(6, [12, 8], 3)
+        history = fit(model, train, val, epochs=4, seed=5)
+        results.append((history.column("train_loss"), model.state_dict()))
+    assert results[0][0] == results[1][0]
+    assert all(torch.equal(v, results[1][1][k]) for k, v in results[0][1].items())
+
+
+def test_best_validation_weights_are_restored():
+    train, val = small_problem(), small_problem(100)
+    model = GLAI(6, 16, 3)
+    history = fit(model, train, val, epochs=6, seed=0, lr=0.05, schedule="constant")
+    best = history.records[history.best_epoch - 1].val_metric
+    assert best == max(r.val_metric for r in history if r.epoch >= history.switch_epoch)
+    assert accuracy(model, val) == pytest.approx(best)
+
+
+def test_regression_with_mse():
+    x = torch.randn(300, 4)
+    y = x @ torch.tensor([1.0, -2.0, 0.5, 0.0]) + torch.relu(x[:, 0])
+    model = GLAI(4, 32, 1)
+    history = fit(
+        model, (x[:240], y[:240]), (x[240:], y[240:]), loss="mse", seed=0, epochs=40, lr=1e-2
+    )
+    assert history.metric == "loss"
+    assert not history.greater_is_better
+    assert history.best_metric < 0.1 * float(y.var())
+
+
+def test_custom_loss_and_metric():
+    train, val = small_problem(), small_problem(100)
+
+    def smooth(output, target):
+        return torch.nn.functional.cross_entropy(output, target, label_smoothing=0.1)
+
+    def top2(output, target):
+        return float((output.topk(2, 1).indices == target[:, None]).any(1).float().mean())
+
+    history = fit(GLAI(6, 16, 3), train, val, loss=smooth, metric=top2, epochs=3, seed=0)
+    assert history.metric == "top2"
+    assert 0 <= history.best_metric <= 1
+
+
+class Noisy(Dataset):
+    """Inputs that change every time they are read: no mask cache can hold them."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, index):
+        return self.x[index] + 0.01 * torch.randn_like(self.x[index]), self.y[index]
+
+
+def test_a_dataset_with_augmentation_trains():
+    x, y = small_problem()
+    model = GLAI(6, 16, 3)
+    history = fit(
+        model,
+        Noisy(x, y),
+        (x, y),
+        epochs=3,
+        seed=0,
+        monitor=StructureMonitor(max_structural_epochs=2),
+    )
+    assert history.switch_epoch == 2
+    assert model.frozen
+
+
+def test_a_plain_mlp_trains_in_one_phase():
+    train, val = small_problem(), small_problem(100)
+    history = fit(MLP(6, 16, 3), train, val, epochs=3, seed=0)
+    assert history.column("phase") == ["train"] * 3
+    assert history.switch_epoch is None
+
+
+def test_a_plain_mlp_with_a_monitor_gets_the_two_phase_schedule():
+    train, val = small_problem(), small_problem(100)
+    model = MLP(6, 16, 3)
+    history = fit(
+        model,
+        train,
+        val,
+        epochs=3,
+        seed=0,
+        structural_lr=0.01,
+        lr=0.001,
+        schedule="constant",
+        monitor=StructureMonitor(max_structural_epochs=2),
+    )
+    assert history.switch_epoch == 2
+    assert [r.lr for r in history] == [0.01, 0.01, 0.001, 0.001, 0.001]
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_a_frozen_glai_skips_the_structural_phase():
+    train = small_problem()
+    model = GLAI.from_mlp(MLP(6, 16, 3))
+    history = fit(model, train, epochs=2, seed=0)
+    assert history.column("phase") == ["quantitative"] * 2
+    with pytest.raises(ValueError, match="already frozen"):
+        fit(model, train, epochs=1, monitor=StructureMonitor())
+
+
+def test_cosine_schedule_decays_to_zero():
+    history = fit(MLP(6, 8, 3), small_problem(), epochs=3, seed=0, lr=0.1)
+    assert history[-1].lr == pytest.approx(0.0, abs=1e-12)
+
+
+def test_divergence_stops_with_a_clear_error():
+    x, y = small_problem()
+    with pytest.raises(FloatingPointError, match=r"epoch 1 \(structural phase\)"):
+        fit(GLAI(6, 16, 1), (x, y.float() * 1e30), loss="mse", structural_lr=1e10, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("train", "error", "message"),
+    [
+        (
+            (torch.full((10, 6), math.nan), torch.zeros(10, dtype=torch.long)),
+            ValueError,
+            "train X contains 60 NaN",
+        ),
+        (
+            (torch.randn(10, 5), torch.zeros(10, dtype=torch.long)),
+            ValueError,
+            "has 5 features, the model expects 6",
+        ),
+        ((torch.randn(10, 6).double(), torch.zeros(10, dtype=torch.long)), TypeError, "float64"),
+        (
+            (torch.randn(10, 6), torch.zeros(9, dtype=torch.long)),
+            ValueError,
+            "different lengths: 10 and 9",
+        ),
+        ((torch.randn(10, 6), torch.full((10,), 3)), ValueError, "classes 3..3"),
+        ((torch.randn(10, 6), torch.zeros(10)), TypeError, "integer class indices"),
+        ((torch.randn(0, 6), torch.zeros(0, dtype=torch.long)), ValueError, "train is empty"),
+        ((torch.randn(10, 6),), ValueError, "an \\(X, y\\) pair"),
+        ("data.csv", TypeError, "got str"),
+    ],
+    ids=[
+        "nan",
+        "features",
+        "dtype",
+        "lengths",
+        "label-range",
+        "float-labels",
+        "empty",
+        "single",
+        "string",
+    ],
+)
+def test_bad_training_data_is_named(train, error, message):
+    with pytest.raises(error, match=message):
+        fit(GLAI(6, 8, 3), train, epochs=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"schedule": "step"}, "schedule"),
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"loss": "hinge"}, "loss"),
+        ({"metric": "f1"}, "metric"),
+        ({"early_stopping": 0}, "early_stopping"),
+    ],
+    ids=["epochs", "schedule", "optimizer", "loss", "metric", "early-stopping"],
+)
+def test_bad_settings_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fit(GLAI(6, 8, 3), small_problem(), **kwargs)
+
+
+def test_callbacks_see_every_hook():
+    calls = []
+
+    class Recorder(Callback):
+        def on_train_begin(self, model):
+            calls.append("begin")
+
+        def on_epoch_end(self, model, record):
+            calls.append(record.phase)
+
+        def on_switch(self, model, epoch):
+            calls.append(f"switch@{epoch}")
+
+        def on_train_end(self, model, history):
+            calls.append("end")
+
+    fit(
+        GLAI(6, 8, 3),
+        small_problem(),
+        epochs=1,
+        seed=0,
+        callbacks=[Recorder()],
+        monitor=StructureMonitor(max_structural_epochs=1),
+    )
+    assert calls == ["begin", "structural", "switch@1", "quantitative", "end"]
+
+
+def test_progress_bar_is_optional(capsys):
+    fit(MLP(6, 8, 3), small_problem(), epochs=2, seed=0, progress=True)
+    assert "glai.fit" in capsys.readouterr().err
