@@ -55,7 +55,7 @@ def test_a_network_without_relu_is_refused(inputs):
 
 def test_switches_after_patience_stable_checks(inputs):
     model = MLP(5, [6], 3)
-    monitor = StructureMonitor(probe=inputs, threshold=0.01, patience=3)
+    monitor = StructureMonitor(probe=inputs, threshold=0.01, patience=3, relative=False)
     monitor.on_train_begin(model)
     decisions = []
     for _ in range(3):
@@ -64,9 +64,35 @@ def test_switches_after_patience_stable_checks(inputs):
     assert decisions == [False, False, True]
 
 
+def test_threshold_is_relative_to_the_peak_change(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(probe=inputs, threshold=0.5, patience=1)
+    monitor.on_train_begin(model)
+    with torch.no_grad():
+        model[0].bias.sub_(0.5)  # a large change first
+    monitor.on_epoch_end(model)
+    assert not monitor.should_switch
+    with torch.no_grad():
+        model[0].bias.sub_(0.01)  # then a small one: far below half the peak
+    monitor.on_epoch_end(model)
+    assert 0 < monitor.checks_[1].pattern_change < 0.5 * monitor.checks_[0].pattern_change
+    assert monitor.should_switch
+
+
+def test_an_absolute_threshold_ignores_the_peak(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(probe=inputs, threshold=1e-6, patience=1, relative=False)
+    monitor.on_train_begin(model)
+    with torch.no_grad():
+        model[0].bias.sub_(0.01)
+    monitor.on_epoch_end(model)
+    assert monitor.checks_[0].pattern_change > 0
+    assert not monitor.should_switch
+
+
 def test_a_changing_structure_resets_patience(inputs):
     model = MLP(5, [64], 3)
-    monitor = StructureMonitor(probe=inputs, threshold=0.01, patience=2)
+    monitor = StructureMonitor(probe=inputs, threshold=0.01, patience=2, relative=False)
     monitor.on_train_begin(model)
     monitor.on_epoch_end(model)
     with torch.no_grad():

@@ -31,7 +31,12 @@ def test_history_describes_both_phases():
     train, val = small_problem(), small_problem(100)
     model = GLAI(6, 16, 3)
     history = fit(
-        model, train, val, epochs=5, seed=0, monitor=StructureMonitor(threshold=1.0, patience=2)
+        model,
+        train,
+        val,
+        epochs=5,
+        seed=0,
+        monitor=StructureMonitor(threshold=1.0, patience=2, relative=False),
     )
     phases = history.column("phase")
     assert history.switch_epoch == 2
@@ -275,3 +280,20 @@ def test_callbacks_see_every_hook():
 def test_progress_bar_is_optional(capsys):
     fit(MLP(6, 8, 3), small_problem(), epochs=2, seed=0, progress=True)
     assert "glai.fit" in capsys.readouterr().err
+
+
+def test_default_lr_continues_the_structural_one():
+    history = fit(
+        GLAI(6, 8, 3),
+        small_problem(),
+        epochs=1,
+        seed=0,
+        structural_lr=0.02,
+        schedule="constant",
+        monitor=StructureMonitor(max_structural_epochs=1),
+    )
+    assert [r.lr for r in history] == [0.02, 0.02]
+    history = fit(
+        MLP(6, 8, 3), small_problem(), epochs=1, seed=0, structural_lr=0.02, schedule="constant"
+    )
+    assert [r.lr for r in history] == [0.02]

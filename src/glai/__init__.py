@@ -11,6 +11,16 @@ from glai.pruning import path_norms, prune
 from glai.serialization import load, read_info, save
 from glai.trainer import fit
 
+
+def __getattr__(name: str):
+    """Import the scikit-learn estimators only when asked for (scikit-learn is optional)."""
+    if name in ("GLAIClassifier", "GLAIRegressor"):
+        from glai import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -18,6 +28,8 @@ __all__ = [
     "MLP",
     "Callback",
     "EpochRecord",
+    "GLAIClassifier",
+    "GLAIRegressor",
     "History",
     "MaskCache",
     "StructureCheck",

@@ -80,6 +80,14 @@ class History:
             return None
         return self.records[self.best_epoch - 1].val_metric
 
+    @property
+    def peak_metric(self) -> float | None:
+        """Best validation metric over every epoch of the run, whatever its phase."""
+        values = [r.val_metric for r in self.records if r.val_metric is not None]
+        if not values:
+            return None
+        return max(values) if self.greater_is_better else min(values)
+
     def time_to(self, target: float) -> float:
         """Seconds until the validation metric first reached ``target`` (``inf`` if never)."""
         for record in self.records:

@@ -71,16 +71,24 @@ class StructureMonitor(Callback):
     """Watch the activation patterns settle and decide when to freeze the structure.
 
     Shaped like an early-stopping callback: after each epoch :meth:`on_epoch_end` measures
-    the pattern change on a fixed probe set; once it stays below ``threshold`` for
+    the pattern change on a fixed probe set; once it stays below the threshold for
     ``patience`` consecutive checks (or after ``max_structural_epochs``),
     :attr:`should_switch` becomes true. Works on any ReLU network, not only GLAI.
+
+    By default the threshold is relative to the largest pattern change seen so far: with a
+    constant learning rate the change between epochs falls from its early peak to a floor
+    set by gradient noise (units near their boundary keep flipping), and that floor's
+    level depends on the data, the learning rate and the batch size, while the drop from
+    the peak does not. ``relative=False`` compares with ``threshold`` itself.
 
     Args:
         probe: (n_probe, in_features) inputs on which patterns are compared; when ``None``,
             :func:`glai.fit` draws one from the training inputs.
-        threshold: pattern change below which a check counts as stable.
+        threshold: a check is stable when its pattern change is below ``threshold`` times
+            the largest change so far (or below ``threshold`` if not ``relative``).
         patience: consecutive stable checks needed to switch.
         max_structural_epochs: switch after this many checks whatever the change.
+        relative: whether ``threshold`` is a fraction of the peak change.
 
     Attributes:
         checks_: the :class:`StructureCheck` of every check since :meth:`on_train_begin`.
@@ -89,14 +97,16 @@ class StructureMonitor(Callback):
     def __init__(
         self,
         probe: torch.Tensor | None = None,
-        threshold: float = 0.02,
+        threshold: float = 0.15,
         patience: int = 2,
         max_structural_epochs: int = 20,
+        relative: bool = True,
     ) -> None:
         self.probe = probe
         self.threshold = threshold
         self.patience = patience
         self.max_structural_epochs = max_structural_epochs
+        self.relative = relative
 
     def on_train_begin(self, model: nn.Module) -> None:
         """Reset the state and take the reference patterns and weights."""
@@ -126,7 +136,11 @@ class StructureMonitor(Callback):
         )
         self._patterns, self._weights = patterns, weights
         self.checks_.append(result)
-        self._stable = self._stable + 1 if result.pattern_change < self.threshold else 0
+        limit = self.threshold
+        if self.relative:
+            limit *= max(check.pattern_change for check in self.checks_)
+        stable = result.pattern_change < limit or result.pattern_change == 0
+        self._stable = self._stable + 1 if stable else 0
         return result
 
     def on_epoch_end(self, model: nn.Module, record: object = None) -> None:

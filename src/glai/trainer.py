@@ -46,7 +46,7 @@ def fit(
     metric: str | MetricFunction | None = None,
     epochs: int = 100,
     batch_size: int = 128,
-    lr: float = 1e-3,
+    lr: float | None = None,
     schedule: str = "cosine",
     structural_lr: float = 1e-3,
     optimizer: str | OptimizerFactory = "adam",
@@ -84,7 +84,7 @@ def fit(
             higher is better.
         epochs: maximum epochs of the final phase (quantitative, or the only one).
         batch_size: training batch size.
-        lr: learning rate of the final phase.
+        lr: learning rate of the final phase; ``None`` takes ``structural_lr``.
         schedule: ``"cosine"`` (decay to 0 over ``epochs``) or ``"constant"``.
         structural_lr: learning rate of the structural phase.
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory
@@ -136,6 +136,8 @@ def fit(
             monitor.probe = train_data.sample_inputs(probe_size, generator)
         monitor.probe = monitor.probe.to(device)
 
+    if lr is None:
+        lr = structural_lr
     run = _Run(
         model, train_data, val_data, loss_function, metric_function, batch_size, generator, device
     )

@@ -1,0 +1,131 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes, load_digits
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from glai import GLAIClassifier, GLAIRegressor
+
+FAST = {
+    "epochs": 10,
+    "max_structural_epochs": 5,
+    "structural_lr": 1e-2,
+    "lr": 1e-3,
+    "random_state": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def digits_numpy():
+    x, y = load_digits(return_X_y=True)
+    return x[:600] / 16.0, y[:600]
+
+
+@pytest.fixture(scope="module")
+def fitted(digits_numpy):
+    x, y = digits_numpy
+    return GLAIClassifier(32, **FAST).fit(x, y)
+
+
+def test_fitted_state(fitted):
+    assert list(fitted.classes_) == list(range(10))
+    assert fitted.n_features_in_ == 64
+    assert fitted.model_.frozen
+    assert fitted.history_.switch_epoch is not None
+
+
+def test_proba_rows_sum_to_one_and_argmax_is_predict(fitted, digits_numpy):
+    x, _ = digits_numpy
+    proba = fitted.predict_proba(x)
+    assert proba.shape == (600, 10)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    assert np.array_equal(fitted.classes_[proba.argmax(1)], fitted.predict(x))
+
+
+def test_string_labels_come_back(digits_numpy):
+    x, y = digits_numpy
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
+    model = GLAIClassifier(16, **FAST).fit(x, names[y])
+    assert set(model.predict(x)) <= set(names)
+
+
+def test_learns(fitted, digits_numpy):
+    assert fitted.score(*digits_numpy) > 0.8
+
+
+def test_clone_keeps_parameters_not_state(fitted):
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    assert not hasattr(copy, "model_")
+
+
+def test_pickle_round_trip(fitted, digits_numpy):
+    x, _ = digits_numpy
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(x), fitted.predict_proba(x))
+
+
+def test_in_a_pipeline_with_grid_search(digits_numpy):
+    x, y = digits_numpy
+    pipeline = make_pipeline(StandardScaler(), GLAIClassifier(16, **FAST))
+    search = GridSearchCV(pipeline, {"glaiclassifier__lr": [1e-4, 1e-3]}, cv=2)
+    search.fit(x, y)
+    assert search.best_params_["glaiclassifier__lr"] in (1e-4, 1e-3)
+    assert search.predict(x).shape == (600,)
+
+
+def test_same_random_state_same_model(digits_numpy):
+    x, y = digits_numpy
+    first = GLAIClassifier(16, **FAST).fit(x, y).predict_proba(x)
+    second = GLAIClassifier(16, **FAST).fit(x, y).predict_proba(x)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_regressor_predicts_in_target_units():
+    x, y = load_diabetes(return_X_y=True)
+    model = make_pipeline(StandardScaler(), GLAIRegressor(32, random_state=0)).fit(x, y)
+    prediction = model.predict(x)
+    assert prediction.shape == y.shape
+    assert abs(prediction.mean() - y.mean()) < 0.2 * y.std()
+    assert model.score(x, y) > 0.4
+
+
+def test_regressor_multi_output():
+    x, y = load_diabetes(return_X_y=True)
+    targets = np.stack([y, -y], axis=1)
+    model = GLAIRegressor(16, **FAST).fit(x, targets)
+    assert model.predict(x).shape == (len(x), 2)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "message"),
+    [
+        (np.full((10, 3), np.nan), np.arange(10) % 2, "NaN"),
+        (np.ones((10, 3)), np.zeros(10), "at least 2 classes"),
+        (np.ones((10, 3)), np.arange(9) % 2, "inconsistent numbers of samples"),
+        (np.ones((0, 3)), np.zeros(0), "0 sample"),
+        (np.ones((10, 3)), np.linspace(0, 1, 10), "Unknown label type"),
+    ],
+    ids=["nan", "one-class", "lengths", "empty", "continuous"],
+)
+def test_bad_input_is_named(x, y, message):
+    with pytest.raises(ValueError, match=message):
+        GLAIClassifier(4, **FAST).fit(x, y)
+
+
+def test_wrong_feature_count_at_predict(fitted):
+    with pytest.raises(ValueError, match="64 features"):
+        fitted.predict(np.ones((2, 5)))
+
+
+def test_predict_before_fit():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        GLAIClassifier().predict(np.ones((2, 3)))
