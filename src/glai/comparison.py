@@ -13,8 +13,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from glai.block import GLAI
 from glai.history import History
-from glai.parameters import count_parameters
+from glai.mlp import MLP
+from glai.parameters import count_parameters, matched_width
 from glai.trainer import fit
 
 Evaluate = Callable[[nn.Module], float]
@@ -45,6 +47,7 @@ class RunResult:
     history: History
     test_metric: float
     inference_ms_per_1k: float
+    model: nn.Module | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -116,9 +119,40 @@ def run_candidates(
                 history=history,
                 test_metric=score(model),
                 inference_ms_per_1k=inference_ms_per_1k(model, test[0]),
+                model=model,
             )
         )
     return results
+
+
+EQUAL_PARAMETERS = "MLP, equal parameters"
+EQUAL_WIDTH = "MLP, equal width"
+GLAI_NAME = "GLAI"
+
+
+def standard_candidates(
+    in_features: int,
+    mlp_hidden_features: int | Sequence[int],
+    out_features: int,
+    fit_options: Mapping[str, Any] | None = None,
+) -> list[Candidate]:
+    """The paper's comparison: the MLP, GLAI with the same total parameters, and the MLP
+    with GLAI's (smaller) hidden widths.
+
+    Args:
+        in_features, out_features: the task's sizes.
+        mlp_hidden_features: the reference MLP's hidden widths.
+        fit_options: :func:`glai.fit` options shared by all three.
+    """
+    options = dict(fit_options or {})
+    widths = matched_width(in_features, mlp_hidden_features, out_features)
+    return [
+        Candidate(
+            EQUAL_PARAMETERS, lambda: MLP(in_features, mlp_hidden_features, out_features), options
+        ),
+        Candidate(EQUAL_WIDTH, lambda: MLP(in_features, widths, out_features), options),
+        Candidate(GLAI_NAME, lambda: GLAI(in_features, widths, out_features), options),
+    ]
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,7 +13,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from glai.block import GLAI
+from glai.history import History
 from glai.monitor import StructureMonitor
+from glai.serialization import load, read_info, save
 from glai.trainer import fit
 
 _PREDICT_BATCH = 8192
@@ -204,3 +207,61 @@ class GLAIRegressor(RegressorMixin, _GLAIEstimator):
         """Predictions, (n_samples,) or (n_samples, n_outputs) like the ``y`` of ``fit``."""
         prediction = self._forward(X) * self.y_scale_ + self.y_mean_
         return prediction[:, 0] if self.single_output_ else prediction
+
+
+_ESTIMATORS = {"GLAIClassifier": GLAIClassifier, "GLAIRegressor": GLAIRegressor}
+
+
+def save_estimator(estimator: _GLAIEstimator, path: str | os.PathLike) -> None:
+    """Write a fitted estimator as a glai model file (see :func:`glai.save`).
+
+    Its parameters, classes or target scaling and a summary of its training history are
+    kept as JSON next to the weights; :func:`load_estimator` restores it.
+    """
+    check_is_fitted(estimator, "model_")
+    kind = type(estimator).__name__
+    if kind not in _ESTIMATORS:
+        raise TypeError(f"save_estimator expects GLAIClassifier or GLAIRegressor, got {kind}")
+    state = {"n_features_in_": int(estimator.n_features_in_)}
+    if isinstance(estimator, GLAIClassifier):
+        state["classes_"] = estimator.classes_.tolist()
+    else:
+        state.update(
+            y_mean_=estimator.y_mean_.tolist(),
+            y_scale_=estimator.y_scale_.tolist(),
+            single_output_=estimator.single_output_,
+        )
+    info = {
+        "estimator": kind,
+        "params": estimator.get_params(),
+        "state": state,
+        "history": estimator.history_.to_dict(),
+    }
+    save(estimator.model_, path, info=info)
+
+
+def load_estimator(path: str | os.PathLike) -> _GLAIEstimator:
+    """Restore an estimator written by :func:`save_estimator`, ready to ``predict``."""
+    info = read_info(path)["info"]
+    if info.get("estimator") not in _ESTIMATORS:
+        raise ValueError(f"{path} holds a glai model but no fitted estimator")
+    estimator = _ESTIMATORS[info["estimator"]](**info["params"])
+    estimator.model_ = load(path)
+    state = info["state"]
+    estimator.n_features_in_ = state["n_features_in_"]
+    if "classes_" in state:
+        estimator.classes_ = np.array(state["classes_"])
+    else:
+        estimator.y_mean_ = np.array(state["y_mean_"], dtype=np.float32)
+        estimator.y_scale_ = np.array(state["y_scale_"], dtype=np.float32)
+        estimator.single_output_ = state["single_output_"]
+    estimator.history_ = History.from_dict(info["history"])
+    return estimator
+
+
+def task_of(labels: np.ndarray) -> str:
+    """``"regression"`` for float targets with non-integer values, else ``"classification"``."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
+        return "regression"
+    return "classification"

@@ -99,6 +99,21 @@ class History:
         """Whether ``value`` is at least as good as ``target`` for this metric."""
         return value >= target if self.greater_is_better else value <= target
 
+    @classmethod
+    def from_dict(cls, data: dict) -> History:
+        """Inverse of :meth:`to_dict`."""
+        records = [
+            EpochRecord(**{**record, "layer_changes": _tuple_or_none(record["layer_changes"])})
+            for record in data["records"]
+        ]
+        return cls(
+            data["metric"],
+            data["greater_is_better"],
+            records,
+            data["switch_epoch"],
+            data["best_epoch"],
+        )
+
     def to_dict(self) -> dict:
         """A JSON-ready dict of the whole history."""
         return {
@@ -108,3 +123,7 @@ class History:
             "best_epoch": self.best_epoch,
             "records": [asdict(record) for record in self.records],
         }
+
+
+def _tuple_or_none(values: list | None) -> tuple | None:
+    return None if values is None else tuple(values)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -92,6 +92,13 @@ def prune(model: GLAI, fraction: float | Sequence[float]) -> GLAI:
         pruned.switched.fill_(True)
         pruned._set_frozen(True)
     return pruned
+
+
+def pruning_curve(
+    model: GLAI, fractions: Sequence[float], evaluate: Callable[[GLAI], float]
+) -> list[float]:
+    """``evaluate`` applied to a :func:`prune` of ``model`` at each fraction."""
+    return [evaluate(prune(model, fraction)) for fraction in fractions]
 
 
 def _fractions(fraction: float | Sequence[float], depth: int) -> list[float]:

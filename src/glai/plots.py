@@ -1,0 +1,129 @@
+"""PNG plots of training runs: accuracy against time, structural change, pruning."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from glai.history import History
+
+
+def plot_accuracy_against_time(
+    runs: Mapping[str, Sequence[History]], path: str | os.PathLike, title: str = ""
+) -> None:
+    """Best validation metric so far against wall-clock seconds: one colour per model, one
+    line per seed, so the time to any target is where a line first crosses it.
+
+    A GLAI's switch (structure frozen) is marked with a dot on its curve.
+    """
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for index, (name, histories) in enumerate(runs.items()):
+        colour = f"C{index}"
+        for number, history in enumerate(histories):
+            best = _best_so_far(history.column("val_metric"), history.greater_is_better)
+            axes.step(
+                history.column("seconds"),
+                best,
+                where="post",
+                color=colour,
+                alpha=0.8,
+                linewidth=1.4,
+                label=name if number == 0 else None,
+            )
+            if history.switch_epoch is not None:
+                switch = history[history.switch_epoch - 1]
+                axes.plot(
+                    switch.seconds,
+                    best[history.switch_epoch - 1],
+                    "o",
+                    color=colour,
+                    markersize=6,
+                    markeredgecolor="black",
+                    label=f"{name}: structure frozen" if number == 0 else None,
+                )
+    axes.set_xlabel("wall-clock seconds (everything included)")
+    axes.set_ylabel(f"best validation {_metric_of(runs)} so far")
+    axes.set_title(title)
+    values = [v for hs in runs.values() for h in hs for v in h.column("val_metric")]
+    if values:  # zoom on the upper part, where the models differ
+        low = sorted(values)[len(values) // 5]
+        axes.set_ylim(low, max(values) + 0.1 * (max(values) - low) + 1e-3)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_structure_change(history: History, path: str | os.PathLike, title: str = "") -> None:
+    """Pattern change and relative weight change per structural epoch, on a log scale."""
+    structural = [r for r in history if r.pattern_change is not None]
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    epochs = [r.epoch for r in structural]
+    axes.semilogy(
+        epochs,
+        [max(r.pattern_change, 1e-6) for r in structural],
+        "o-",
+        label="pattern change (fraction of mask bits flipped)",
+    )
+    axes.semilogy(
+        epochs, [r.weight_change for r in structural], "s-", label="relative weight change"
+    )
+    if history.switch_epoch is not None:
+        axes.axvline(
+            history.switch_epoch,
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label="structure frozen",
+        )
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("change since previous epoch")
+    axes.set_title(title)
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_pruning(
+    fractions: Sequence[float],
+    metrics: Mapping[str, Sequence[float]],
+    path: str | os.PathLike,
+    title: str = "",
+    ylabel: str = "test accuracy",
+) -> None:
+    """Metric against the fraction of hidden units removed by path norm."""
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for name, values in metrics.items():
+        axes.plot([100 * f for f in fractions], values, "o-", label=name)
+    axes.set_xlabel("hidden units removed (%)")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _best_so_far(values: Sequence[float], greater_is_better: bool) -> list[float]:
+    best, result = None, []
+    for value in values:
+        if best is None or (value > best if greater_is_better else value < best):
+            best = value
+        result.append(best)
+    return result
+
+
+def _metric_of(runs: Mapping[str, Sequence[History]]) -> str:
+    for histories in runs.values():
+        for history in histories:
+            return history.metric
+    return "metric"

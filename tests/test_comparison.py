@@ -1,0 +1,78 @@
+import math
+
+import pytest
+import torch
+
+from glai import MLP
+from glai.comparison import (
+    Candidate,
+    RunResult,
+    markdown_table,
+    ratio,
+    run_candidates,
+    standard_candidates,
+    summarize,
+)
+from test_history import history
+
+
+def test_ratio_is_a_geometric_mean_with_an_interval():
+    summary = ratio([2.0, 8.0])
+    assert summary.mean == pytest.approx(4.0)
+    assert summary.low < 4.0 < summary.high
+    assert summary.reached == 2
+
+
+def test_ratio_counts_seeds_that_never_reached_the_target():
+    summary = ratio([2.0, 0.0, 3.0])
+    assert summary.reached == 2
+    assert str(summary) == "reached 2/3"
+
+
+def run(name, seed, values):
+    return RunResult(name, seed, 10, history(values), 0.9, 1.0)
+
+
+def test_summary_times_against_the_reference_peak():
+    results = [
+        run("mlp", 0, [0.5, 0.8, 0.9, 0.85]),  # peak 0.9 reached at 3 s
+        run("fast", 0, [0.9, 0.91]),  # reaches it at 1 s: 3x
+        run("slow", 0, [0.5, 0.6]),  # never
+    ]
+    summaries = {s.candidate: s for s in summarize(results, reference="mlp")}
+    assert summaries["mlp"].speedup.mean == pytest.approx(1.0)
+    assert summaries["fast"].time_to_target == [1.0]
+    assert summaries["fast"].speedup.mean == pytest.approx(3.0)
+    assert summaries["slow"].time_to_target == [math.inf]
+    assert summaries["slow"].speedup.reached == 0
+    # 99% of 0.9 is 0.891: the reference reaches it at 3 s, "fast" at 1 s
+    assert summaries["fast"].speedup_99.mean == pytest.approx(3.0)
+    table = markdown_table(list(summaries.values()))
+    assert "| fast |" in table and "never" in table
+
+
+def test_summary_needs_the_reference():
+    with pytest.raises(ValueError, match="no run of the reference"):
+        summarize([run("a", 0, [0.5])], reference="b")
+
+
+def test_runs_are_interleaved_by_seed_and_reproducible():
+    x = torch.randn(60, 4)
+    y = (x[:, 0] > 0).long()
+    data = (x, y)
+    candidates = [
+        Candidate("a", lambda: MLP(4, 8, 2), {"epochs": 2}),
+        Candidate("b", lambda: MLP(4, 8, 2), {"epochs": 2}),
+    ]
+    results = run_candidates(candidates, data, data, data, seeds=[0, 1])
+    assert [(r.candidate, r.seed) for r in results] == [("a", 0), ("b", 0), ("a", 1), ("b", 1)]
+    assert results[0].history.column("train_loss") == results[1].history.column("train_loss")
+
+
+def test_standard_candidates_match_parameters():
+    names = [c.name for c in standard_candidates(64, 128, 10)]
+    assert names == ["MLP, equal parameters", "MLP, equal width", "GLAI"]
+    built = [c.build() for c in standard_candidates(64, 128, 10)]
+    sizes = [sum(p.numel() for p in model.parameters()) for model in built]
+    assert abs(sizes[2] - sizes[0]) <= 0.01 * sizes[0]
+    assert built[1].hidden_features == built[2].hidden_features

@@ -1,0 +1,47 @@
+import math
+
+from glai import EpochRecord, History
+
+
+def history(values, greater=True, switch=None):
+    records = [
+        EpochRecord(
+            epoch=i + 1,
+            phase="train",
+            seconds=float(i + 1),
+            train_loss=1.0,
+            val_metric=v,
+            val_loss=1.0,
+            lr=0.1,
+        )
+        for i, v in enumerate(values)
+    ]
+    return History("accuracy" if greater else "loss", greater, records, switch, None)
+
+
+def test_time_to_is_the_first_epoch_reaching_the_target():
+    h = history([0.5, 0.7, 0.65, 0.9])
+    assert h.time_to(0.7) == 2.0
+    assert h.time_to(0.66) == 2.0
+    assert h.time_to(0.95) == math.inf
+
+
+def test_lower_is_better_for_losses():
+    h = history([3.0, 2.0, 2.5, 1.0], greater=False)
+    assert h.time_to(2.2) == 2.0
+    assert h.peak_metric == 1.0
+
+
+def test_peak_metric_spans_every_phase():
+    assert history([0.5, 0.9, 0.7]).peak_metric == 0.9
+    assert history([]).peak_metric is None
+
+
+def test_dict_round_trip():
+    h = history([0.5, 0.7], switch=1)
+    h.best_epoch = 2
+    assert History.from_dict(h.to_dict()) == h
+
+
+def test_column():
+    assert history([0.5, 0.7]).column("seconds") == [1.0, 2.0]
