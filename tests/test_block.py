@@ -177,3 +177,15 @@ def test_device_and_dtype_reach_every_layer():
     model = GLAI(5, [4, 3], 2, device="cpu", dtype=torch.float64)
     assert {p.dtype for p in model.parameters()} == {torch.float64}
     assert {p.device.type for p in model.parameters()} == {"cpu"}
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_leading_dimensions_work_like_linear(hidden):
+    model = make(hidden, torch.float64)
+    x = torch.randn(4, 3, 5, dtype=torch.float64)
+    before = model(x)
+    assert before.shape == (4, 3, 3)
+    model.freeze_structure()
+    assert torch.equal(model(x), before)
+    assert [m.shape for m in model.masks(x)] == [(4, 3, w) for w in hidden]
+    torch.testing.assert_close(model(x)[:, 1], model(x[:, 1]))

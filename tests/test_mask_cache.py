@@ -73,3 +73,16 @@ def test_inconsistent_packing_is_refused():
         MaskCache(
             [torch.zeros(4, 1, dtype=torch.uint8), torch.zeros(5, 1, dtype=torch.uint8)], [8, 8]
         )
+
+
+def test_samples_with_several_views_are_cached_whole():
+    model = frozen([6, 5])
+    x = torch.randn(12, 2, 5)  # 12 samples, 2 views each
+    cache = MaskCache.build(model, x, batch_size=5)
+    assert cache.sample_shape == (2,)
+    assert cache.nbytes == 12 * (2 + 2)  # 12 and 10 bits per sample
+    index = torch.tensor([0, 11, 4])
+    masks = cache[index]
+    assert [m.shape for m in masks] == [(3, 2, 6), (3, 2, 5)]
+    assert torch.equal(model(x[index], masks=masks), model(x[index]))
+    assert [m.shape for m in cache[3]] == [(2, 6), (2, 5)]

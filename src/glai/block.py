@@ -83,10 +83,10 @@ class GLAI(nn.Module):
         """Activation patterns of the structure.
 
         Args:
-            x: (batch, in_features).
+            x: (batch, in_features), or (batch, ..., in_features) like ``nn.Linear``.
 
         Returns:
-            One boolean tensor per hidden layer, each (batch, width_l).
+            One boolean tensor per hidden layer, each (batch, ..., width_l).
         """
         return tuple(z > 0 for z in self.structure.pre_activations(x))
 
@@ -94,12 +94,12 @@ class GLAI(nn.Module):
         """Compute the block's output.
 
         Args:
-            x: (batch, in_features).
+            x: (batch, in_features), or (batch, ..., in_features) like ``nn.Linear``.
             masks: optional precomputed :meth:`masks` for ``x`` (only after the switch), so
                 that training on fixed inputs never runs the structure.
 
         Returns:
-            (batch, out_features).
+            (batch, out_features), or (batch, ..., out_features).
         """
         if not self._frozen:
             if masks is not None:
@@ -109,7 +109,7 @@ class GLAI(nn.Module):
         if masks is None:
             masks = self.masks(x)
         else:
-            _check_masks(masks, len(x), self.hidden_features)
+            _check_masks(masks, tuple(x.shape[:-1]), self.hidden_features)
         hidden = x
         for linear, mask in zip(self.paths[:-1], masks):
             hidden = linear(hidden) * mask  # (batch, width_l)
@@ -178,13 +178,13 @@ def _follow_loaded_switch(module: GLAI, incompatible_keys: object) -> None:
         module._set_frozen(frozen)
 
 
-def _check_masks(masks: Sequence[torch.Tensor], batch: int, widths: list[int]) -> None:
+def _check_masks(masks: Sequence[torch.Tensor], leading: tuple, widths: list[int]) -> None:
     if len(masks) != len(widths):
         raise ValueError(f"expected {len(widths)} masks (one per hidden layer), got {len(masks)}")
     for layer, (mask, width) in enumerate(zip(masks, widths)):
-        if tuple(mask.shape) != (batch, width):
+        if tuple(mask.shape) != (*leading, width):
             raise ValueError(
-                f"mask {layer} must have shape ({batch}, {width}), got {tuple(mask.shape)}"
+                f"mask {layer} must have shape {(*leading, width)}, got {tuple(mask.shape)}"
             )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -46,24 +47,32 @@ class MaskCache(Dataset):
     ``torch.utils.data.StackDataset(features, cache)`` feeds a ``DataLoader``.
 
     Args:
-        packed: one uint8 tensor per hidden layer, each (n_samples, ceil(width / 8)).
+        packed: one uint8 tensor per hidden layer, each (n_samples, ceil(units / 8)) where
+            ``units`` is ``width`` times the number of positions in ``sample_shape``.
         widths: the hidden widths.
+        sample_shape: the leading shape of one sample's masks, ``()`` for inputs
+            (n, in_features), ``(views,)`` for inputs (n, views, in_features).
     """
 
-    def __init__(self, packed: Sequence[torch.Tensor], widths: Sequence[int]) -> None:
+    def __init__(
+        self, packed: Sequence[torch.Tensor], widths: Sequence[int], sample_shape: tuple = ()
+    ) -> None:
         if len(packed) != len(widths):
             raise ValueError(f"got {len(packed)} packed layers for {len(widths)} widths")
         lengths = {len(layer) for layer in packed}
         if len(lengths) != 1:
             raise ValueError(f"packed layers have different lengths: {sorted(lengths)}")
+        positions = math.prod(sample_shape)
         for layer, width in zip(packed, widths):
-            if layer.dtype != torch.uint8 or layer.shape[1] != -(-width // _BITS):
+            needed = -(-width * positions // _BITS)
+            if layer.dtype != torch.uint8 or layer.ndim != 2 or layer.shape[1] != needed:
                 raise ValueError(
-                    f"a layer of width {width} needs uint8 packing of shape (n, "
-                    f"{-(-width // _BITS)}), got {layer.dtype} {tuple(layer.shape)}"
+                    f"a layer of width {width} needs uint8 packing of shape (n, {needed}), "
+                    f"got {layer.dtype} {tuple(layer.shape)}"
                 )
         self.packed = tuple(packed)
         self.widths = tuple(widths)
+        self.sample_shape = tuple(sample_shape)
 
     @classmethod
     @torch.no_grad()
@@ -96,10 +105,12 @@ class MaskCache(Dataset):
             )
         total = -(-len(inputs) // batch_size)
         packed: list[list[torch.Tensor]] = [[] for _ in model.hidden_features]
+        sample_shape = ()
         for batch in tqdm(batches, total=total, disable=not progress, desc="masks"):
             for layer, mask in zip(packed, model.masks(batch.to(device, non_blocking=True))):
-                layer.append(pack_bits(mask))
-        return cls([torch.cat(layer) for layer in packed], model.hidden_features)
+                sample_shape = tuple(mask.shape[1:-1])
+                layer.append(pack_bits(mask.reshape(len(mask), -1)))
+        return cls([torch.cat(layer) for layer in packed], model.hidden_features, sample_shape)
 
     def __len__(self) -> int:
         return len(self.packed[0])
@@ -117,23 +128,30 @@ class MaskCache(Dataset):
         """A copy of the cache on ``device`` (``self`` if already there)."""
         if torch.device(device) == self.device:
             return self
-        return MaskCache([layer.to(device) for layer in self.packed], self.widths)
+        return MaskCache(
+            [layer.to(device) for layer in self.packed], self.widths, self.sample_shape
+        )
 
     def __getitem__(self, index: int | slice | torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Masks of the samples at ``index``.
 
         Returns:
-            One bool tensor per hidden layer: (width,) for an int index, else
-            (n_indexed, width).
+            One bool tensor per hidden layer: (*sample_shape, width) for an int index, else
+            (n_indexed, *sample_shape, width).
         """
         if isinstance(index, int):
             if not -len(self) <= index < len(self):
                 raise IndexError(f"index {index} is out of range for {len(self)} samples")
             index %= len(self)
             return tuple(mask[0] for mask in self[index : index + 1])
-        return tuple(
-            unpack_bits(layer[index], width) for layer, width in zip(self.packed, self.widths)
-        )
+        positions = math.prod(self.sample_shape)
+        masks = []
+        for layer, width in zip(self.packed, self.widths):
+            rows = layer[index]
+            masks.append(
+                unpack_bits(rows, width * positions).view(len(rows), *self.sample_shape, width)
+            )
+        return tuple(masks)
 
     def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, ...]]:
         """Batched fetch for ``DataLoader``: one tuple of masks per index."""

@@ -38,18 +38,18 @@ def check_positive_int(value: int, name: str) -> None:
 
 
 def check_features(x: object, in_features: int, dtype: torch.dtype, name: str = "input") -> None:
-    """Raise unless ``x`` is a floating tensor of shape ``(batch, in_features)`` and ``dtype``.
+    """Raise unless ``x`` is a tensor of shape ``(batch, ..., in_features)`` and ``dtype``.
 
     Cheap: reads only metadata, never the values (no device synchronisation).
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 2:
+    if x.ndim < 2:
         raise ValueError(
             f"{name} must have shape (batch, {in_features}), got shape {tuple(x.shape)}"
         )
-    if x.shape[1] != in_features:
-        raise ValueError(f"{name} has {x.shape[1]} features, the model expects {in_features}")
+    if x.shape[-1] != in_features:
+        raise ValueError(f"{name} has {x.shape[-1]} features, the model expects {in_features}")
     if x.dtype != dtype:
         raise TypeError(f"{name} has dtype {x.dtype}, the model's parameters are {dtype}")
 

@@ -1,0 +1,169 @@
+"""Run a frozen backbone once over a data set and cache its features on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+logger = logging.getLogger(__name__)
+
+CACHE_FORMAT = "glai-features-1"
+
+
+def _meta_path(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+def _fingerprint(backbone: object, first: torch.Tensor, count: int, key: str) -> str:
+    """What the cache depends on: the backbone's weights (if a module), the number of
+    samples and the first batch of the data, and the caller's key."""
+    digest = hashlib.sha256()
+    digest.update(f"{key}|{count}|{tuple(first.shape)}|{first.dtype}".encode())
+    digest.update(first.detach().cpu().contiguous().numpy().tobytes())
+    state = backbone.state_dict() if isinstance(backbone, torch.nn.Module) else {}
+    for name, tensor in sorted(state.items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).float().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, data: dict) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _inputs_of(batch: object) -> torch.Tensor:
+    return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+@torch.inference_mode()
+def extract_features(
+    backbone: Callable[[torch.Tensor], torch.Tensor],
+    data: torch.Tensor | Dataset,
+    cache_path: str | os.PathLike,
+    *,
+    batch_size: int = 256,
+    key: str = "",
+    device: torch.device | str | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Features of every sample of ``data`` through a frozen ``backbone``, cached on disk.
+
+    The first call writes ``cache_path`` (a ``.npy`` array) and ``cache_path.json`` (its
+    fingerprint); later calls with the same backbone weights, data and ``key`` just load
+    it. Writing goes to ``cache_path.partial`` with its progress saved after every batch,
+    so an interrupted extraction resumes where it stopped; the finished file appears by
+    an atomic rename, so a reader never sees half a cache. A cache whose fingerprint does
+    not match (other weights, other data, other key), or that is damaged, is rebuilt.
+
+    Args:
+        backbone: maps a batch of inputs to (batch, n_features) features; an
+            ``nn.Module`` is put in eval mode.
+        data: a tensor of inputs, or a Dataset whose items are ``x`` or ``(x, ...)``;
+            read in order.
+        cache_path: the ``.npy`` file to write or read.
+        batch_size: samples per backbone call.
+        key: anything else the features depend on (e.g. the preprocessing), kept in the
+            fingerprint.
+        device: where to run the backbone (default: where its parameters are).
+        progress: show a progress bar.
+
+    Returns:
+        (n_samples, n_features) float32 features, in ``data``'s order.
+    """
+    path = Path(cache_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(backbone, torch.nn.Module):
+        backbone.eval()
+        if device is None:
+            device = next(backbone.parameters()).device
+    batches = DataLoader(data, batch_size=batch_size) if isinstance(data, Dataset) else None
+    count = len(data)
+    first = _inputs_of(next(iter(batches))) if batches else data[:batch_size]
+    fingerprint = _fingerprint(backbone, first, count, key)
+
+    finished = _read_json(_meta_path(path))
+    if finished and finished.get("fingerprint") == fingerprint and finished.get("complete"):
+        try:
+            features = np.load(path, mmap_mode="r")
+            if features.shape[0] == count:
+                return torch.from_numpy(np.array(features))
+        except (OSError, ValueError):
+            pass
+        logger.warning("feature cache %s is damaged; rebuilding it", path)
+    elif finished:
+        logger.warning("feature cache %s was made from other weights or data; rebuilding", path)
+    _meta_path(path).unlink(missing_ok=True)  # no stale fingerprint may outlive a rebuild
+
+    partial, partial_meta = _partial(path), _meta_path(_partial(path))
+    state = _read_json(partial_meta)
+    done = 0
+    features = None
+    if state and state.get("fingerprint") == fingerprint and partial.is_file():
+        try:
+            features = np.lib.format.open_memmap(partial, mode="r+")
+            done = int(state["rows_done"])
+            logger.info("resuming feature extraction at sample %d of %d", done, count)
+        except (OSError, ValueError, KeyError):
+            features, done = None, 0
+    source = batches if batches is not None else data.split(batch_size)
+    bar = tqdm(total=count, initial=done, disable=not progress, desc="features", unit="img")
+    position = 0
+    for batch in source:
+        inputs = _inputs_of(batch)
+        if position + len(inputs) <= done:
+            position += len(inputs)
+            continue
+        output = backbone(inputs.to(device) if device is not None else inputs)
+        output = output.float().cpu().numpy()
+        if features is None:
+            features = np.lib.format.open_memmap(
+                partial, mode="w+", dtype=np.float32, shape=(count, output.shape[1])
+            )
+        skip = max(0, done - position)
+        features[position + skip : position + len(inputs)] = output[skip:]
+        position += len(inputs)
+        features.flush()
+        _write_json(partial_meta, {"fingerprint": fingerprint, "rows_done": position})
+        bar.update(len(inputs) - skip)
+    bar.close()
+    del features
+    with open(partial, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+    _write_json(
+        _meta_path(path),
+        {
+            "format": CACHE_FORMAT,
+            "fingerprint": fingerprint,
+            "complete": True,
+            "rows": count,
+            "key": key,
+        },
+    )
+    partial_meta.unlink(missing_ok=True)
+    return torch.from_numpy(np.load(path))
