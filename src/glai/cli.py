@@ -59,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--label", default="label", help="CSV column to ignore if present")
     predict.add_argument("--out", default=None, help="CSV to write (default: stdout)")
 
+    bench = commands.add_parser("bench", help="the paper's use cases against baselines")
+    bench.add_argument(
+        "settings",
+        nargs="*",
+        default=["all"],
+        help="head, ssl, fewshot, pixels or all (default: all)",
+    )
+    bench.add_argument("--out", default="results", help="results directory")
+    bench.add_argument("--quick", action="store_true", help="small subsets, for tests")
+    bench.add_argument("--cache", default=None, help="feature cache directory")
+    bench.add_argument("--fashion-mnist", default=None, help="Fashion-MNIST IDX directory")
+    bench.add_argument("--quiet", action="store_true", help="no progress bars")
+
     inspect = commands.add_parser("inspect", help="describe a model file")
     inspect.add_argument("model", help="model file")
     inspect.add_argument("--json", action="store_true", help="print JSON")
@@ -123,6 +136,22 @@ def _predict(args: argparse.Namespace) -> None:
         print(f"{len(features)} predictions written to {args.out}")
 
 
+def _bench(args: argparse.Namespace) -> None:
+    from glai.bench.runner import SETTINGS, run_bench
+
+    settings = list(SETTINGS) if args.settings in (["all"], []) else args.settings
+    report = run_bench(
+        settings,
+        args.out,
+        quick=args.quick,
+        cache=args.cache,
+        fashion_root=args.fashion_mnist,
+        progress=not args.quiet,
+    )
+    print(report)
+    print(f"results written to {args.out}/")
+
+
 def _inspect(args: argparse.Namespace) -> None:
     from glai.model_summary import describe_model_file, format_description
 
@@ -130,7 +159,13 @@ def _inspect(args: argparse.Namespace) -> None:
     print(json.dumps(description, indent=2) if args.json else format_description(description))
 
 
-_COMMANDS = {"demo": _demo, "fit": _fit, "predict": _predict, "inspect": _inspect}
+_COMMANDS = {
+    "demo": _demo,
+    "fit": _fit,
+    "predict": _predict,
+    "inspect": _inspect,
+    "bench": _bench,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

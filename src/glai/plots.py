@@ -127,3 +127,57 @@ def _metric_of(runs: Mapping[str, Sequence[History]]) -> str:
         for history in histories:
             return history.metric
     return "metric"
+
+
+def plot_speedups(
+    speedups: Mapping[str, Mapping[str, Mapping[str, float]]],
+    path: str | os.PathLike,
+    reference: str = "MLP, equal parameters",
+) -> None:
+    """Speedup to the reference's best validation metric, per setting and model.
+
+    Args:
+        speedups: ``{setting: {model: {"mean", "low", "high", "reached", "seeds"}}}``; a
+            model that missed the target in some seed is drawn as a hollow bar at 0.
+        path: PNG to write.
+        reference: the model every speedup is measured against (left out of the bars).
+    """
+    settings = list(speedups)
+    models = [m for m in dict.fromkeys(m for s in speedups.values() for m in s) if m != reference]
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / max(1, len(models))
+    for index, model in enumerate(models):
+        for position, setting in enumerate(settings):
+            ratio = speedups[setting].get(model)
+            if ratio is None:
+                continue
+            x = position + (index - (len(models) - 1) / 2) * width
+            reached = ratio["reached"] == ratio["seeds"]
+            mean = ratio["mean"] if reached else 0.0
+            error = [[mean - ratio["low"]], [ratio["high"] - mean]] if reached else None
+            axes.bar(
+                x,
+                mean,
+                width,
+                color=f"C{index}",
+                yerr=error,
+                capsize=3,
+                label=model if position == 0 else None,
+                alpha=0.85,
+            )
+            if not reached:
+                axes.annotate(
+                    f"{ratio['reached']}/{ratio['seeds']}",
+                    (x, 0.02),
+                    ha="center",
+                    fontsize=7,
+                    rotation=90,
+                )
+    axes.axhline(1.0, color="black", linewidth=1, linestyle="--")
+    axes.set_xticks(range(len(settings)), settings)
+    axes.set_ylabel(f"speedup to the best validation metric of the {reference}")
+    axes.grid(alpha=0.3, axis="y")
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,1 @@
+"""``glai bench``: the paper's use cases measured against strong baselines on real data."""

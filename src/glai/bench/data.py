@@ -1,0 +1,97 @@
+"""Benchmark data: Fashion-MNIST through a frozen EfficientNet-Lite0, cached once."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import torch
+
+from glai.backbones import EfficientNetLite0Features, random_views
+from glai.datasets import Splits, split_off, standardized
+from glai.fashion_mnist import load_fashion_mnist
+from glai.features import extract_features
+
+RESOLUTION = 64
+CACHE_VARIABLE = "GLAI_CACHE"
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """Where features are cached: ``path``, else ``$GLAI_CACHE``, else ``~/.cache/glai``."""
+    return Path(path or os.environ.get(CACHE_VARIABLE) or Path.home() / ".cache" / "glai")
+
+
+@functools.cache
+def backbone() -> EfficientNetLite0Features:
+    """The frozen backbone, built once per process."""
+    return EfficientNetLite0Features(RESOLUTION)
+
+
+def _features(images: torch.Tensor, name: str, cache: Path, progress: bool) -> torch.Tensor:
+    return extract_features(
+        backbone(),
+        images,
+        cache / f"{name}-lite0-{RESOLUTION}px.npy",
+        key=f"EfficientNet-Lite0, {RESOLUTION}px bilinear, [-1, 1], global average pool",
+        progress=progress,
+    )
+
+
+def _images(split: str, limit: int | None, root: str | os.PathLike | None):
+    images, labels = load_fashion_mnist(split, root)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    return images, labels
+
+
+def feature_splits(
+    cache: Path,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    val_size: int = 10_000,
+    root: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> Splits:
+    """Backbone features of Fashion-MNIST: train/val split off the official training set.
+
+    Features are standardised with the training split's statistics.
+
+    Args:
+        cache: feature cache directory.
+        train_limit: use only the first images of the official training set.
+        test_limit: use only the first images of the test set.
+        val_size: validation images split off (at random, seed 0) the training images.
+        root: Fashion-MNIST directory.
+        progress: progress bars while extracting.
+    """
+    images, labels = _images("train", train_limit, root)
+    features = _features(images, f"fashion-train-{len(images)}", cache, progress)
+    test_images, test_labels = _images("test", test_limit, root)
+    test = _features(test_images, f"fashion-test-{len(test_images)}", cache, progress)
+    train, val = split_off(features, labels, val_size, seed=0)
+    return standardized(Splits("fashion-mnist features", train, val, (test, test_labels)))
+
+
+def view_features(
+    cache: Path,
+    count: int,
+    views: int = 2,
+    seed: int = 0,
+    root: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Features of ``views`` augmented views of the first ``count`` training images.
+
+    Returns:
+        (count, views, 1280) float32.
+    """
+    images, _ = _images("train", count, root)
+    per_view = []
+    for view in range(views):
+        generator = torch.Generator().manual_seed(1000 * seed + view)
+        augmented = random_views(images, generator)
+        per_view.append(
+            _features(augmented, f"fashion-train-{count}-view{view}-seed{seed}", cache, progress)
+        )
+    return torch.stack(per_view, 1)

@@ -1,0 +1,85 @@
+"""The benchmark in quick mode: every setting runs end to end and writes its outputs."""
+
+import json
+
+import pytest
+
+from glai.bench.fewshot import WAYS, protonet_accuracy, sample_episode
+from glai.bench.runner import run_bench
+from glai.fashion_mnist import fashion_mnist_available
+
+needs_data = pytest.mark.skipif(
+    not fashion_mnist_available(), reason="dataset-fashion-mnist not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def quick_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    report = run_bench(
+        ["head", "ssl", "fewshot", "pixels"],
+        out,
+        quick=True,
+        cache=tmp_path_factory.getbasetemp() / "cache",
+    )
+    return out, report
+
+
+@pytest.mark.slow
+@needs_data
+@pytest.mark.parametrize("setting", ["head", "ssl", "pixels"])
+def test_settings_write_json_tables_and_plots(quick_results, setting):
+    out, report = quick_results
+    result = json.loads((out / f"{setting}.json").read_text())
+    names = [s["candidate"] for s in result["summaries"]]
+    assert names == [
+        "MLP, equal parameters",
+        "MLP, equal width",
+        "MLP, equal width, GLAI's two-phase schedule",
+        "GLAI",
+        "linear head",
+    ]
+    assert result["environment"]["torch"]
+    assert all(run["history"]["records"] for run in result["runs"])
+    assert (out / f"{setting}-accuracy.png").is_file()
+    assert f"## {setting}" in report
+
+
+@pytest.mark.slow
+@needs_data
+def test_fewshot_and_summary_outputs(quick_results):
+    out, report = quick_results
+    result = json.loads((out / "fewshot.json").read_text())
+    assert set(result["configurations"]) == {"1-shot", "5-shot"}
+    accuracies = result["configurations"]["5-shot"]["accuracy"]
+    assert all(len(values) == 20 for values in accuracies.values())
+    assert (out / "speedup.png").is_file()
+    assert (out / "README.md").read_text() == report
+
+
+def test_episodes_are_balanced_and_relabelled():
+    import torch
+
+    features = torch.randn(300, 4)
+    labels = torch.arange(300) % 10
+    support, support_y, query, query_y = sample_episode(
+        features, labels, 3, torch.Generator().manual_seed(0)
+    )
+    assert support.shape == (WAYS * 3, 4) and query.shape == (WAYS * 15, 4)
+    assert torch.bincount(support_y).tolist() == [3] * WAYS
+    assert torch.bincount(query_y).tolist() == [15] * WAYS
+
+
+def test_protonet_is_perfect_on_separated_classes():
+    import torch
+
+    centres = torch.eye(WAYS) * 10
+    support_y = torch.arange(WAYS).repeat(2)
+    query_y = torch.arange(WAYS).repeat(3)
+    episode = (centres[support_y], support_y, centres[query_y] + 0.1, query_y)
+    assert protonet_accuracy(episode) == 1.0
+
+
+def test_unknown_setting_is_named(tmp_path):
+    with pytest.raises(ValueError, match="unknown setting 'heads'"):
+        run_bench(["heads"], tmp_path)
