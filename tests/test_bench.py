@@ -17,7 +17,7 @@ needs_data = pytest.mark.skipif(
 def quick_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     report = run_bench(
-        ["head", "ssl", "fewshot", "pixels"],
+        ["head", "ssl", "fewshot", "pixels", "perf"],
         out,
         quick=True,
         cache=tmp_path_factory.getbasetemp() / "cache",
@@ -83,3 +83,20 @@ def test_protonet_is_perfect_on_separated_classes():
 def test_unknown_setting_is_named(tmp_path):
     with pytest.raises(ValueError, match="unknown setting 'heads'"):
         run_bench(["heads"], tmp_path)
+
+
+@pytest.mark.slow
+@needs_data
+def test_perf_reports_every_phase(quick_results):
+    out, report = quick_results
+    row = json.loads((out / "perf.json").read_text())["rows"][0]
+    for key in (
+        "mlp_step_seconds",
+        "glai_quantitative_step_seconds",
+        "mask_cache_build_seconds",
+        "inference_ms_per_1k_glai",
+        "matmul_gflops",
+        "mlp_step_peak_mb",
+    ):
+        assert row[key] > 0
+    assert "## perf" in report

@@ -189,3 +189,17 @@ def test_leading_dimensions_work_like_linear(hidden):
     assert torch.equal(model(x), before)
     assert [m.shape for m in model.masks(x)] == [(4, 3, w) for w in hidden]
     torch.testing.assert_close(model(x)[:, 1], model(x[:, 1]))
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_inference_without_gradients_equals_the_training_forward(hidden):
+    model = make(hidden, torch.float64).freeze_structure()
+    x = torch.randn(30, 5, dtype=torch.float64)
+    with torch.no_grad():
+        model.paths[0].weight.mul_(1.5)
+        fused = model(x)
+    torch.testing.assert_close(fused, model(x), rtol=1e-12, atol=1e-12)
+    with torch.no_grad():  # an in-place update of the paths must reach the fused weights
+        model.paths[0].weight.add_(1.0)
+        updated = model(x)
+    torch.testing.assert_close(updated, model(x), rtol=1e-12, atol=1e-12)

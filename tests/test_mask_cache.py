@@ -86,3 +86,14 @@ def test_samples_with_several_views_are_cached_whole():
     assert [m.shape for m in masks] == [(3, 2, 6), (3, 2, 5)]
     assert torch.equal(model(x[index], masks=masks), model(x[index]))
     assert [m.shape for m in cache[3]] == [(2, 6), (2, 5)]
+
+
+def test_float_masks_give_the_same_outputs():
+    model = frozen([6, 4])
+    x = torch.randn(20, 5)
+    cache = MaskCache.build(model, x)
+    index = torch.arange(20)
+    as_float = cache.get(index, torch.float32)
+    assert all(m.dtype == torch.float32 for m in as_float)
+    assert all(torch.equal(f.bool(), b) for f, b in zip(as_float, cache[index]))
+    assert torch.equal(model(x, masks=as_float), model(x, masks=cache[index]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from glai.mlp import MLP
@@ -96,7 +97,8 @@ class GLAI(nn.Module):
         Args:
             x: (batch, in_features), or (batch, ..., in_features) like ``nn.Linear``.
             masks: optional precomputed :meth:`masks` for ``x`` (only after the switch), so
-                that training on fixed inputs never runs the structure.
+                that training on fixed inputs never runs the structure; boolean, or 0/1 in
+                the model's dtype (which saves a conversion).
 
         Returns:
             (batch, out_features), or (batch, ..., out_features).
@@ -107,6 +109,8 @@ class GLAI(nn.Module):
             return self.structure(x)
         check_features(x, self.in_features, self.paths[0].weight.dtype)
         if masks is None:
+            if not torch.is_grad_enabled():
+                return self._fused_inference(x)
             masks = self.masks(x)
         else:
             _check_masks(masks, tuple(x.shape[:-1]), self.hidden_features)
@@ -114,6 +118,34 @@ class GLAI(nn.Module):
         for linear, mask in zip(self.paths[:-1], masks):
             hidden = linear(hidden) * mask  # (batch, width_l)
         return self.paths[-1](hidden)  # (batch, out_features)
+
+    def _fused_inference(self, x: torch.Tensor) -> torch.Tensor:
+        """The switched forward without gradients: structure and paths read ``x`` in one
+        matrix product, since their first layers see the same input."""
+        weight, bias = self._fused_first_layer()
+        width = self.paths[0].out_features
+        structure_z, paths_z = F.linear(x, weight, bias).split(width, dim=-1)
+        gate = structure_z > 0  # (..., width_1)
+        structure_hidden = torch.relu(structure_z)
+        hidden = paths_z.mul_(gate)
+        for structure_layer, paths_layer in zip(self.structure.linears[1:-1], self.paths[1:-1]):
+            structure_z = structure_layer(structure_hidden)
+            hidden = paths_layer(hidden).mul_(structure_z > 0)
+            structure_hidden = torch.relu(structure_z)
+        return self.paths[-1](hidden)
+
+    def _fused_first_layer(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """[W_1; W'_1] and [b_1; b'_1], rebuilt only when either layer has changed."""
+        layers = (self.structure[0], self.paths[0])
+        tensors = [t for layer in layers for t in (layer.weight, layer.bias) if t is not None]
+        key = tuple((t.data_ptr(), t._version) for t in tensors)
+        if getattr(self, "_fused_key", None) != key:
+            weight = torch.cat([layer.weight.detach() for layer in layers])
+            bias = None
+            if self.bias:
+                bias = torch.cat([layer.bias.detach() for layer in layers])
+            self._fused, self._fused_key = (weight, bias), key
+        return self._fused
 
     @torch.no_grad()
     def freeze_structure(self) -> GLAI:

@@ -47,8 +47,10 @@ class FitData:
         generator: torch.Generator | None = None,
         device: torch.device | None = None,
         masks: MaskCache | None = None,
+        mask_dtype: torch.dtype = torch.bool,
     ) -> Iterator[Batch]:
-        """Yield ``(x, y, masks or None)`` batches, shuffled with ``generator`` if asked."""
+        """Yield ``(x, y, masks or None)`` batches, shuffled with ``generator`` if asked;
+        cached masks come as 0/1 values of ``mask_dtype``."""
         if not self.fixed:
             loader = DataLoader(self.dataset, batch_size, shuffle=shuffle, generator=generator)
             for x, y in loader:
@@ -61,7 +63,7 @@ class FitData:
             order = torch.arange(n, device=self.inputs.device)
         for start in range(0, n, batch_size):
             index = order[start : start + batch_size]
-            batch_masks = masks[index] if masks is not None else None
+            batch_masks = masks.get(index, mask_dtype) if masks is not None else None
             yield self.inputs[index], self.targets[index], batch_masks
 
     def sample_inputs(self, count: int, generator: torch.Generator) -> torch.Tensor:

@@ -31,11 +31,27 @@ def pack_bits(mask: torch.Tensor) -> torch.Tensor:
     return (padded.view(batch, -1, _BITS) << shifts).sum(-1, dtype=torch.uint8)
 
 
-def unpack_bits(packed: torch.Tensor, width: int) -> torch.Tensor:
-    """Inverse of :func:`pack_bits`: (batch, bytes) uint8 -> (batch, width) bool."""
-    shifts = torch.arange(_BITS, dtype=torch.uint8, device=packed.device)
-    bits = (packed.unsqueeze(-1) >> shifts) & 1  # (batch, bytes, 8)
-    return bits.view(packed.shape[0], -1)[:, :width].bool()
+_TABLES: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+
+
+def _bit_table(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(256, 8) table: row ``b`` holds the bits of byte ``b``, lowest first, in ``dtype``."""
+    key = (dtype, device)
+    if key not in _TABLES:
+        shifts = torch.arange(_BITS)
+        table = (torch.arange(256).unsqueeze(1) >> shifts) & 1
+        _TABLES[key] = table.to(dtype=dtype, device=device)
+    return _TABLES[key]
+
+
+def unpack_bits(packed: torch.Tensor, width: int, dtype: torch.dtype = torch.bool) -> torch.Tensor:
+    """Inverse of :func:`pack_bits`: (batch, bytes) uint8 -> (batch, width) of 0/1 ``dtype``.
+
+    One table lookup per byte; asking for the model's float dtype saves the conversion
+    that multiplying by a boolean mask would make.
+    """
+    bits = _bit_table(dtype, packed.device)[packed.int()]  # (batch, bytes, 8)
+    return bits.view(packed.shape[0], -1)[:, :width]
 
 
 class MaskCache(Dataset):
@@ -133,7 +149,7 @@ class MaskCache(Dataset):
         )
 
     def __getitem__(self, index: int | slice | torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Masks of the samples at ``index``.
+        """Boolean masks of the samples at ``index`` (see :meth:`get`).
 
         Returns:
             One bool tensor per hidden layer: (*sample_shape, width) for an int index, else
@@ -144,13 +160,22 @@ class MaskCache(Dataset):
                 raise IndexError(f"index {index} is out of range for {len(self)} samples")
             index %= len(self)
             return tuple(mask[0] for mask in self[index : index + 1])
+        return self.get(index)
+
+    def get(
+        self, index: slice | torch.Tensor, dtype: torch.dtype = torch.bool
+    ) -> tuple[torch.Tensor, ...]:
+        """Masks of the samples at ``index`` as 0/1 values of ``dtype``.
+
+        Returns:
+            One tensor per hidden layer, each (n_indexed, *sample_shape, width).
+        """
         positions = math.prod(self.sample_shape)
         masks = []
         for layer, width in zip(self.packed, self.widths):
             rows = layer[index]
-            masks.append(
-                unpack_bits(rows, width * positions).view(len(rows), *self.sample_shape, width)
-            )
+            bits = unpack_bits(rows, width * positions, dtype)
+            masks.append(bits.view(len(rows), *self.sample_shape, width))
         return tuple(masks)
 
     def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, ...]]:

@@ -228,6 +228,7 @@ class _Run:
         self.model, self.train, self.val = model, train, val
         self.loss_function, self.metric_function = loss_function, metric_function
         self.batch_size, self.generator, self.device = batch_size, generator, device
+        self.dtype = _signature_of(model)[2]
         self.train_masks: MaskCache | None = None
         self.val_masks: MaskCache | None = None
         self.start = time.perf_counter()
@@ -258,7 +259,7 @@ class _Run:
         self.model.train()
         total = torch.zeros((), device=self.device)
         batches = self.train.batches(
-            self.batch_size, True, self.generator, self.device, self.train_masks
+            self.batch_size, True, self.generator, self.device, self.train_masks, self.dtype
         )
         for x, y, masks in batches:
             self.optimizer.zero_grad(set_to_none=True)
@@ -278,7 +279,8 @@ class _Run:
             return None, None
         self.model.eval()
         outputs, targets = [], []
-        for x, y, masks in self.val.batches(4096, False, None, self.device, self.val_masks):
+        batches = self.val.batches(4096, False, None, self.device, self.val_masks, self.dtype)
+        for x, y, masks in batches:
             outputs.append(self.model(x) if masks is None else self.model(x, masks=masks))
             targets.append(y)
         output, target = torch.cat(outputs), torch.cat(targets)

@@ -124,7 +124,7 @@ def run_fewshot(
     steps = 100 if budget.episodes >= 100 else 30
     grid = (
         [{"structural_lr": lr} for lr in (1e-3, 1e-2)]
-        if len(budget.grid) > 1
+        if len(budget.learning_rates) > 1
         else [{"structural_lr": 1e-2}]
     )
     candidates = few_shot_candidates(splits.in_features, budget.mlp_hidden // 2, steps)

@@ -77,6 +77,25 @@ def benchmark_candidates(
     ]
 
 
+def grid_for(candidate: Candidate, learning_rates: Sequence[float]) -> list[dict]:
+    """The same budget for every model: two trainings per learning rate.
+
+    A two-phase model (GLAI, or an MLP given a monitor) varies its second phase's learning
+    rate (the first one's, or a tenth of it); a single-phase model varies its schedule
+    (cosine or constant).
+    """
+    two_phase = "monitor" in candidate.fit_options or isinstance(candidate.build(), GLAI)
+    if two_phase:
+        return [
+            {"structural_lr": lr, "lr": lr * ratio} for lr in learning_rates for ratio in (1.0, 0.1)
+        ]
+    return [
+        {"structural_lr": lr, "schedule": schedule}
+        for lr in learning_rates
+        for schedule in ("cosine", "constant")
+    ]
+
+
 @dataclass
 class Selection:
     """The grid point chosen for one candidate, and every point's validation score."""
@@ -120,7 +139,7 @@ def run_setting(
     name: str,
     candidates: Sequence[Candidate],
     splits: Splits,
-    grid: Sequence[Mapping[str, Any]],
+    learning_rates: Sequence[float],
     seeds: Sequence[int],
     out_dir: str | os.PathLike,
     evaluate: Callable[[nn.Module], float | Mapping[str, float]] | None = None,
@@ -128,7 +147,8 @@ def run_setting(
     notes: Sequence[str] = (),
     progress: bool = False,
 ) -> dict:
-    """Select each candidate's options on validation, then run all of them over ``seeds``.
+    """Select each candidate's options on validation (:func:`grid_for` the learning rates),
+    then run all of them over ``seeds``.
 
     Writes ``<name>.json`` (environment, selections, every run's history, summaries),
     ``<name>.md`` (the table) and ``<name>-accuracy.png`` into ``out_dir``.
@@ -139,7 +159,7 @@ def run_setting(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     selections = [
-        select(candidate, grid, splits, selection_seed)
+        select(candidate, grid_for(candidate, learning_rates), splits, selection_seed)
         for candidate in tqdm(candidates, disable=not progress, desc=f"{name}: selection")
     ]
     chosen = [
@@ -156,7 +176,7 @@ def run_setting(
         "setting": name,
         "environment": environment(),
         "data": {part: len(getattr(splits, part)[0]) for part in ("train", "val", "test")},
-        "grid": [dict(point) for point in grid],
+        "learning_rates": list(learning_rates),
         "seeds": list(seeds),
         "selections": [
             {"candidate": s.candidate, "chosen": s.chosen, "scores": s.scores} for s in selections

@@ -8,10 +8,22 @@ from pathlib import Path
 
 from glai.bench.data import cache_dir
 from glai.bench.fewshot import run_fewshot
-from glai.bench.settings import FULL, QUICK, run_head, run_pixels, run_ssl
+from glai.bench.perf import run_perf
+from glai.bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
 from glai.plots import plot_speedups
 
-SETTINGS = {"head": run_head, "ssl": run_ssl, "fewshot": run_fewshot, "pixels": run_pixels}
+
+def _perf(budget: Budget, cache: Path, out: Path, root: object, progress: bool) -> dict:
+    return {"table": run_perf(out, quick=budget is QUICK, progress=progress)}
+
+
+SETTINGS = {
+    "head": run_head,
+    "ssl": run_ssl,
+    "fewshot": run_fewshot,
+    "pixels": run_pixels,
+    "perf": _perf,
+}
 
 
 def run_bench(
@@ -22,7 +34,7 @@ def run_bench(
     fashion_root: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> str:
-    """Run the named settings (``head``, ``ssl``, ``fewshot``, ``pixels``).
+    """Run the named settings (``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and

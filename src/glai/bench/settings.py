@@ -25,7 +25,7 @@ class Budget:
     val_size: int
     ssl_images: int
     mlp_hidden: int
-    grid: tuple[dict, ...]
+    learning_rates: tuple[float, ...]
     seeds: tuple[int, ...]
     epochs: int
     early_stopping: int
@@ -39,7 +39,7 @@ FULL = Budget(
     val_size=10_000,
     ssl_images=10_000,
     mlp_hidden=512,
-    grid=({"structural_lr": 3e-4}, {"structural_lr": 1e-3}, {"structural_lr": 3e-3}),
+    learning_rates=(3e-4, 1e-3, 3e-3),
     seeds=(1, 2, 3),
     epochs=30,
     early_stopping=5,
@@ -52,7 +52,7 @@ QUICK = Budget(
     val_size=500,
     ssl_images=1_500,
     mlp_hidden=128,
-    grid=({"structural_lr": 1e-3},),
+    learning_rates=(1e-3,),
     seeds=(1,),
     epochs=8,
     early_stopping=3,
@@ -79,7 +79,7 @@ def run_head(
         "head",
         candidates,
         splits,
-        budget.grid,
+        budget.learning_rates,
         budget.seeds,
         out,
         notes=[_describe(splits, budget.mlp_hidden)],
@@ -101,7 +101,7 @@ def run_pixels(
         "pixels",
         candidates,
         splits,
-        budget.grid,
+        budget.learning_rates,
         budget.seeds,
         out,
         notes=[_describe(splits, hidden)],
@@ -145,7 +145,7 @@ def run_ssl(
         "ssl",
         candidates,
         splits,
-        budget.grid,
+        budget.learning_rates,
         budget.seeds,
         out,
         evaluate=evaluate,
