@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -127,6 +129,28 @@ class MaskCache(Dataset):
                 sample_shape = tuple(mask.shape[1:-1])
                 layer.append(pack_bits(mask.reshape(len(mask), -1)))
         return cls([torch.cat(layer) for layer in packed], model.hidden_features, sample_shape)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the packed masks to ``path`` (atomically: a temporary file, then a rename)."""
+        path = Path(path)
+        temporary = path.with_name(path.name + ".tmp")
+        state = {
+            "format": "glai-masks-1",
+            "packed": [p.cpu() for p in self.packed],
+            "widths": list(self.widths),
+            "sample_shape": list(self.sample_shape),
+        }
+        torch.save(state, temporary)
+        os.replace(temporary, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> MaskCache:
+        """Read a cache written by :meth:`save`."""
+        try:
+            state = torch.load(path, weights_only=True)
+            return cls(state["packed"], state["widths"], tuple(state["sample_shape"]))
+        except (OSError, RuntimeError, KeyError, TypeError, EOFError) as error:
+            raise ValueError(f"{path} is not a readable glai mask cache ({error})") from error
 
     def __len__(self) -> int:
         return len(self.packed[0])

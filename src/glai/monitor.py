@@ -146,6 +146,27 @@ class StructureMonitor(Callback):
     def on_epoch_end(self, model: nn.Module, record: object = None) -> None:
         self.check(model)
 
+    def state_dict(self) -> dict:
+        """Everything needed to continue monitoring after a restart (see :func:`glai.fit`)."""
+        return {
+            "probe": self.probe,
+            "checks": [list(check) for check in self.checks_],
+            "stable": self._stable,
+            "patterns": list(self._patterns),
+            "weights": self._weights,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.probe = state["probe"]
+        self.checks_ = [
+            StructureCheck(change, tuple(layers), weight)
+            for change, layers, weight in state["checks"]
+        ]
+        self._stable = state["stable"]
+        self._patterns = tuple(state["patterns"])
+        self._weights = state["weights"]
+
     @property
     def should_switch(self) -> bool:
         """Whether the switch rule has fired at the latest check."""

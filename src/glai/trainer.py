@@ -5,8 +5,11 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +18,7 @@ from tqdm.auto import tqdm
 
 from glai.block import GLAI
 from glai.callbacks import Callback
+from glai.checkpoint import read_checkpoint, write_checkpoint
 from glai.data import Data, FitData, as_fit_data, check_fit_data
 from glai.history import EpochRecord, History
 from glai.mask_cache import MaskCache
@@ -55,6 +59,8 @@ def fit(
     probe_size: int = 1024,
     early_stopping: int | None = 10,
     callbacks: Sequence[Callback] = (),
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
     seed: int | None = None,
     device: torch.device | str | None = None,
     progress: bool = False,
@@ -96,12 +102,23 @@ def fit(
         early_stopping: stop the final phase after this many epochs without a better
             validation metric; ``None`` disables it.
         callbacks: :class:`glai.Callback` objects called during training.
+        checkpoint_dir: write a checkpoint there after every epoch (atomically: a
+            temporary file, flushed, then renamed), with the model, optimiser, schedule,
+            monitor, phase, random states, history and best weights; the mask caches are
+            kept there too.
+        resume: continue from the checkpoint in ``checkpoint_dir`` if there is one; the
+            result is the same as an uninterrupted run. A damaged checkpoint, or one
+            written by a different run, raises ``ValueError`` instead of restarting.
         seed: seeds shuffling and probe sampling; ``None`` draws one from torch's RNG.
         device: device to train on; defaults to the model's.
         progress: show a progress bar over epochs.
 
     Returns:
         The :class:`glai.History` of the run.
+
+    Raises:
+        FloatingPointError: the training loss became NaN or infinite; the message names
+            the phase, epoch and step, and the last checkpoint (of the epoch before) stays.
     """
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
@@ -138,38 +155,47 @@ def fit(
 
     if lr is None:
         lr = structural_lr
+    phases = _Phases(make_optimizer, structural_lr, lr, weight_decay, schedule, epochs)
     run = _Run(
-        model, train_data, val_data, loss_function, metric_function, batch_size, generator, device
+        model,
+        train_data,
+        val_data,
+        loss_function,
+        metric_function,
+        batch_size,
+        generator,
+        device,
+        History(metric_name, greater),
+        monitor,
     )
-    history = History(metric_name, greater)
-    if monitor is not None:
-        phase = "structural"
-        run.start_phase(make_optimizer, structural_lr, weight_decay, "constant", None)
-        monitor.on_train_begin(model)
+    signature = _signature(
+        model, len(train_data), batch_size, epochs, structural_lr, lr, schedule, weight_decay
+    )
+    state = read_checkpoint(checkpoint_dir) if checkpoint_dir is not None and resume else None
+    if state is not None:
+        run.restore(state, signature, phases, checkpoint_dir)
+        logger.info("resumed from %s after epoch %d", checkpoint_dir, len(run.history))
     else:
-        phase = "quantitative" if is_glai else "train"
-        run.start_phase(make_optimizer, lr, weight_decay, schedule, epochs)
-        if is_glai:
-            run.cache_masks()
+        run.begin(phases, is_glai)
     for callback in callbacks:
         callback.on_train_begin(model)
 
-    best = _Best(greater)
-    phase_epochs = 0
-    bar = tqdm(disable=not progress, desc="glai.fit", unit="epoch")
-    while True:
-        phase_epochs += 1
-        train_loss = run.train_epoch()
-        if not math.isfinite(train_loss):
+    bar = tqdm(disable=not progress, desc="glai.fit", unit="epoch", initial=len(run.history))
+    while not run.finished:
+        run.phase_epochs += 1
+        epoch = len(run.history) + 1
+        train_loss, bad_step = run.train_epoch()
+        if bad_step is not None:
+            kept = f"; the checkpoint of epoch {epoch - 1} is kept" if checkpoint_dir else ""
             raise FloatingPointError(
-                f"training loss became {train_loss} in epoch {len(history) + 1} "
-                f"({phase} phase); lower the learning rate"
+                f"training loss became non-finite at step {bad_step} of epoch {epoch} "
+                f"({run.phase} phase){kept}; lower the learning rate"
             )
         val_loss, val_metric = run.evaluate()
-        check = monitor.check(model) if phase == "structural" else None
+        check = run.monitor.check(model) if run.phase == "structural" else None
         record = EpochRecord(
-            epoch=len(history) + 1,
-            phase=phase,
+            epoch=epoch,
+            phase=run.phase,
             seconds=time.perf_counter() - run.start,
             train_loss=train_loss,
             val_metric=val_metric,
@@ -179,40 +205,82 @@ def fit(
             layer_changes=check.layer_changes if check else None,
             weight_change=check.weight_change if check else None,
         )
-        history.records.append(record)
+        run.history.records.append(record)
         _report(bar, record)
         for callback in callbacks:
             callback.on_epoch_end(model, record)
-
-        if phase == "structural":
-            if monitor.should_switch:
-                history.switch_epoch = record.epoch
-                if is_glai:
-                    model.freeze_structure()
-                    run.cache_masks()
-                run.start_phase(make_optimizer, lr, weight_decay, schedule, epochs)
-                best.update(record, model)
-                phase, phase_epochs = "quantitative", 0
+        if run.phase == "structural":
+            if run.monitor.should_switch:
+                run.switch(record, phases, is_glai, checkpoint_dir)
                 logger.info("structure frozen after epoch %d", record.epoch)
                 for callback in callbacks:
                     callback.on_switch(model, record.epoch)
-            continue
-        best.update(record, model)
-        if phase_epochs >= epochs or (
-            early_stopping is not None and best.stale_epochs >= early_stopping
-        ):
-            break
+        else:
+            run.best.update(record, model)
+            run.finished = run.phase_epochs >= epochs or (
+                early_stopping is not None and run.best.stale_epochs >= early_stopping
+            )
+        if checkpoint_dir is not None:
+            write_checkpoint(checkpoint_dir, run.state_dict(signature))
     bar.close()
-    if best.state is not None:
-        model.load_state_dict(best.state)
-        history.best_epoch = best.epoch
+    history = run.history
+    if run.best.state is not None:
+        model.load_state_dict(run.best.state)
+        history.best_epoch = run.best.epoch
     for callback in callbacks:
         callback.on_train_end(model, history)
     return history
 
 
+@dataclass
+class _Phases:
+    """How each phase starts: its optimiser, learning rate and schedule."""
+
+    make_optimizer: OptimizerFactory
+    structural_lr: float
+    lr: float
+    weight_decay: float
+    schedule: str
+    epochs: int
+
+    def start(self, run: _Run, phase: str) -> None:
+        if phase == "structural":
+            run.start_phase(
+                self.make_optimizer, self.structural_lr, self.weight_decay, "constant", None
+            )
+        else:
+            run.start_phase(
+                self.make_optimizer, self.lr, self.weight_decay, self.schedule, self.epochs
+            )
+
+
+def _signature(
+    model: nn.Module,
+    samples: int,
+    batch_size: int,
+    epochs: int,
+    structural_lr: float,
+    lr: float,
+    schedule: str,
+    weight_decay: float,
+) -> dict:
+    """What a checkpoint must agree with to be resumed by this call."""
+    return {
+        "model": type(model).__name__,
+        "shapes": {name: list(t.shape) for name, t in model.state_dict().items()},
+        "samples": samples,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "structural_lr": structural_lr,
+        "lr": lr,
+        "schedule": schedule,
+        "weight_decay": weight_decay,
+    }
+
+
 class _Run:
-    """The mutable state of one training run: data, optimiser, schedule, mask caches."""
+    """The whole state of one training run: data, phase, optimiser, schedule, mask caches,
+    monitor, history and best weights; :meth:`state_dict` is what a checkpoint holds."""
 
     def __init__(
         self,
@@ -224,14 +292,92 @@ class _Run:
         batch_size: int,
         generator: torch.Generator,
         device: torch.device,
+        history: History,
+        monitor: StructureMonitor | None,
     ) -> None:
         self.model, self.train, self.val = model, train, val
         self.loss_function, self.metric_function = loss_function, metric_function
         self.batch_size, self.generator, self.device = batch_size, generator, device
+        self.history, self.monitor = history, monitor
+        self.best = _Best(history.greater_is_better)
         self.dtype = _signature_of(model)[2]
         self.train_masks: MaskCache | None = None
         self.val_masks: MaskCache | None = None
+        self.phase = ""
+        self.phase_epochs = 0
+        self.finished = False
         self.start = time.perf_counter()
+
+    def begin(self, phases: _Phases, is_glai: bool) -> None:
+        """Start a new run: structural if there is a monitor, else the final phase."""
+        if self.monitor is not None:
+            self.phase = "structural"
+            self.monitor.on_train_begin(self.model)
+        else:
+            self.phase = "quantitative" if is_glai else "train"
+            if is_glai:
+                self.cache_masks()
+        phases.start(self, self.phase)
+
+    def switch(
+        self,
+        record: EpochRecord,
+        phases: _Phases,
+        is_glai: bool,
+        checkpoint_dir: str | os.PathLike | None,
+    ) -> None:
+        """End the structural phase after ``record``'s epoch."""
+        self.history.switch_epoch = record.epoch
+        if is_glai:
+            self.model.freeze_structure()
+            self.cache_masks(checkpoint_dir)
+        self.phase, self.phase_epochs = "quantitative", 0
+        phases.start(self, self.phase)
+        self.best.update(record, self.model)
+
+    def state_dict(self, signature: dict) -> dict:
+        return {
+            "signature": signature,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "phase": self.phase,
+            "phase_epochs": self.phase_epochs,
+            "finished": self.finished,
+            "history": self.history.to_dict(),
+            "best": self.best.state_dict(),
+            "monitor": self.monitor.state_dict() if self.phase == "structural" else None,
+            "seconds": time.perf_counter() - self.start,
+        }
+
+    def restore(
+        self, state: dict, signature: dict, phases: _Phases, checkpoint_dir: str | os.PathLike
+    ) -> None:
+        """Continue from a checkpoint written by an identical call."""
+        for key, value in signature.items():
+            if state["signature"].get(key) != value:
+                raise ValueError(
+                    f"checkpoint in {checkpoint_dir} was written by a different run ({key}: "
+                    f"{state['signature'].get(key)!r} there, {value!r} here)"
+                )
+        self.model.load_state_dict(state["model"])
+        self.phase, self.phase_epochs = state["phase"], state["phase_epochs"]
+        self.finished = state["finished"]
+        self.history = History.from_dict(state["history"])
+        self.best.load_state_dict(state["best"])
+        if state["monitor"] is not None:
+            self.monitor.load_state_dict(state["monitor"])
+        if isinstance(self.model, GLAI) and self.model.frozen:
+            self.cache_masks(checkpoint_dir)
+        phases.start(self, self.phase)
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.start = time.perf_counter() - state["seconds"]
 
     def start_phase(
         self,
@@ -248,16 +394,19 @@ class _Run:
             steps = epochs * math.ceil(len(self.train) / self.batch_size)
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps)
 
-    def cache_masks(self) -> None:
-        """Cache the frozen structure's masks of every fixed input set."""
+    def cache_masks(self, directory: str | os.PathLike | None = None) -> None:
+        """Cache the frozen structure's masks of every fixed input set; with a checkpoint
+        ``directory``, keep them there (or read them back from there)."""
         if self.train.fixed:
-            self.train_masks = MaskCache.build(self.model, self.train.inputs)
+            self.train_masks = _masks(self.model, self.train, directory, "train")
         if self.val is not None and self.val.fixed:
-            self.val_masks = MaskCache.build(self.model, self.val.inputs)
+            self.val_masks = _masks(self.model, self.val, directory, "val")
 
-    def train_epoch(self) -> float:
+    def train_epoch(self) -> tuple[float, int | None]:
+        """One pass over the training data: (mean loss, first step whose loss was not
+        finite, or None). Losses stay on the device until the end of the epoch."""
         self.model.train()
-        total = torch.zeros((), device=self.device)
+        losses, sizes = [], []
         batches = self.train.batches(
             self.batch_size, True, self.generator, self.device, self.train_masks, self.dtype
         )
@@ -269,8 +418,14 @@ class _Run:
             self.optimizer.step()
             if self.scheduler is not None:
                 self.scheduler.step()
-            total += loss.detach() * len(y)
-        return float(total) / len(self.train)
+            losses.append(loss.detach())
+            sizes.append(len(y))
+        values = torch.stack(losses)
+        finite = torch.isfinite(values)
+        if not bool(finite.all()):
+            return math.nan, int((~finite).nonzero()[0]) + 1
+        weights = torch.tensor(sizes, dtype=values.dtype, device=values.device)
+        return float((values * weights).sum()) / len(self.train), None
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float | None, float | None]:
@@ -312,6 +467,32 @@ class _Best:
             self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             self.stale_epochs += 1
+
+    def state_dict(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "value": self.value,
+            "state": self.state,
+            "stale_epochs": self.stale_epochs,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.value = state["epoch"], state["value"]
+        self.state, self.stale_epochs = state["state"], state["stale_epochs"]
+
+
+def _masks(model: GLAI, data: FitData, directory: str | os.PathLike | None, name: str) -> MaskCache:
+    """The mask cache of ``data``: read from ``directory`` if it holds one, else built (and
+    kept there when a directory is given)."""
+    path = Path(directory) / f"masks-{name}.pt" if directory is not None else None
+    if path is not None and path.is_file():
+        cache = MaskCache.load(path)
+        if len(cache) == len(data):
+            return cache.to(data.inputs.device)
+    cache = MaskCache.build(model, data.inputs)
+    if path is not None:
+        cache.save(path)
+    return cache
 
 
 def _prepared(

@@ -1,0 +1,122 @@
+"""Checkpoints: a run killed mid-epoch resumes to the same weights; bad files are named."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import glai
+from glai.checkpoint import checkpoint_path, read_checkpoint
+
+SCRIPT = """
+import os, signal, sys, torch, glai
+out, directory, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+torch.manual_seed(0)
+x = torch.randn(400, 8)
+y = (x[:, 0] + x[:, 1] > 0).long()
+calls = [0]
+def loss(output, target):  # 6 training steps and 1 validation call per epoch
+    calls[0] += 1
+    if calls[0] == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return torch.nn.functional.cross_entropy(output, target)
+model = glai.GLAI(8, [16, 8], 2)
+glai.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), loss=loss, metric="accuracy",
+         epochs=6, batch_size=50, seed=0, early_stopping=None,
+         monitor=glai.StructureMonitor(max_structural_epochs=3, threshold=0.0),
+         checkpoint_dir=directory or None, resume=True)
+glai.save(model, out)
+"""
+
+
+def train(tmp_path, name, directory="", kill_at=0):
+    out = tmp_path / f"{name}.safetensors"
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(out), str(directory), str(kill_at)],
+        capture_output=True,
+        text=True,
+    )
+    return result.returncode, out
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("reference")
+    code, out = train(tmp, "reference")
+    assert code == 0
+    return glai.load(out).state_dict()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kill_at", "phase"),
+    [(10, "structural"), (32, "quantitative")],
+    ids=["structural", "quantitative"],
+)
+def test_sigkill_mid_epoch_then_resume_gives_identical_weights(
+    kill_at, phase, uninterrupted, tmp_path
+):
+    directory = tmp_path / "checkpoints"
+    code, _ = train(tmp_path, "killed", directory, kill_at)
+    assert code == -9  # SIGKILL
+    state = read_checkpoint(directory)
+    assert state["phase"] == phase
+    assert len(state["history"]["records"]) == (kill_at - 1) // 7  # whole epochs only
+    code, out = train(tmp_path, "resumed", directory)
+    assert code == 0
+    resumed = glai.load(out).state_dict()
+    assert all(torch.equal(resumed[k], v) for k, v in uninterrupted.items())
+
+
+def small_run(directory, **overrides):
+    x = torch.randn(120, 4)
+    y = (x[:, 0] > 0).long()
+    options = {
+        "epochs": 2,
+        "seed": 0,
+        "checkpoint_dir": directory,
+        "resume": True,
+        "monitor": glai.StructureMonitor(max_structural_epochs=1),
+        **overrides,
+    }
+    return glai.fit(glai.GLAI(4, 8, 2), (x, y), (x, y), **options)
+
+
+def test_a_finished_run_resumes_to_its_end(tmp_path):
+    first = small_run(tmp_path)
+    again = small_run(tmp_path)
+    assert again.to_dict() == first.to_dict()
+
+
+def test_truncated_checkpoint_is_an_error_not_a_restart(tmp_path):
+    small_run(tmp_path)
+    path = checkpoint_path(tmp_path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match="damaged or truncated"):
+        small_run(tmp_path)
+
+
+def test_foreign_checkpoint_is_named(tmp_path):
+    torch.save({"weights": torch.zeros(2)}, checkpoint_path(tmp_path))
+    with pytest.raises(ValueError, match="not a glai checkpoint"):
+        small_run(tmp_path)
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    small_run(tmp_path)
+    with pytest.raises(ValueError, match="different run \\(batch_size"):
+        small_run(tmp_path, batch_size=32)
+
+
+def test_divergence_keeps_the_last_good_checkpoint(tmp_path):
+    calls = [0]
+
+    def exploding(output, target):
+        calls[0] += 1
+        loss = torch.nn.functional.cross_entropy(output, target)
+        return loss * float("nan") if calls[0] > 4 else loss  # 1 step + 1 val per epoch
+
+    with pytest.raises(FloatingPointError, match="step 1 of epoch 3 \\(quantitative phase\\)"):
+        small_run(tmp_path, loss=exploding, metric="accuracy", batch_size=120, epochs=5)
+    assert len(read_checkpoint(tmp_path)["history"]["records"]) == 2
