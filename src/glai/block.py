@@ -107,7 +107,8 @@ class GLAI(nn.Module):
             if masks is not None:
                 raise ValueError("masks can only be passed after freeze_structure()")
             return self.structure(x)
-        check_features(x, self.in_features, self.paths[0].weight.dtype)
+        weight = self.paths[0].weight
+        check_features(x, self.in_features, weight.dtype, device=weight.device)
         if masks is None:
             if not torch.is_grad_enabled():
                 return self._fused_inference(x)

@@ -173,6 +173,17 @@ class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
         """Class probabilities, (n_samples, n_classes), rows summing to 1."""
         return torch.softmax(torch.from_numpy(self._forward(X)), dim=1).numpy()
 
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean accuracy on ``(X, y)``; labels never seen in ``fit`` are an error."""
+        check_is_fitted(self, "classes_")
+        unseen = np.setdiff1d(np.asarray(y), self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y holds labels never seen in fit: {unseen[:5].tolist()}; "
+                f"known classes: {self.classes_.tolist()}"
+            )
+        return super().score(X, y, sample_weight)
+
     def predict(self, X) -> np.ndarray:
         """Predicted class labels, (n_samples,)."""
         outputs = self._forward(X)

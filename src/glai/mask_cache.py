@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from glai.block import GLAI
-from glai.validation import check_positive_int
+from glai.validation import check_features, check_positive_int
 
 _BITS = 8
 
@@ -115,6 +115,9 @@ class MaskCache(Dataset):
         check_positive_int(batch_size, "batch_size")
         device = model.structure[0].weight.device
         if isinstance(inputs, torch.Tensor):
+            check_features(inputs, model.in_features, model.structure[0].weight.dtype, "inputs")
+            if inputs.is_meta:
+                raise ValueError("inputs are meta tensors: they hold no values to compute masks")
             batches = inputs.split(batch_size)
         else:
             batches = (

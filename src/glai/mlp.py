@@ -72,13 +72,13 @@ class MLP(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, in_features) -> (batch, out_features)."""
         first = self[0]
-        check_features(x, first.in_features, first.weight.dtype)
+        check_features(x, first.in_features, first.weight.dtype, device=first.weight.device)
         return super().forward(x)
 
     def pre_activations(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
         """Yield each hidden layer's pre-activation ``z_l``, each ``(batch, width_l)``."""
         first = self[0]
-        check_features(x, first.in_features, first.weight.dtype)
+        check_features(x, first.in_features, first.weight.dtype, device=first.weight.device)
         hidden = x
         for linear in self.linears[:-1]:
             pre_activation = linear(hidden)

@@ -58,7 +58,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
                 raise DataFileError(f"{path} has no array X (arrays: {', '.join(archive.files)})")
             labels = archive.get("y")
             features = archive["X"]
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError) as error:
         if isinstance(error, DataFileError):
             raise
         raise DataFileError(f"{path} is not a readable .npz file ({error})") from error

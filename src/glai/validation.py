@@ -37,8 +37,15 @@ def check_positive_int(value: int, name: str) -> None:
         raise ValueError(f"{name} must be >= 1, got {value}")
 
 
-def check_features(x: object, in_features: int, dtype: torch.dtype, name: str = "input") -> None:
-    """Raise unless ``x`` is a tensor of shape ``(batch, ..., in_features)`` and ``dtype``.
+def check_features(
+    x: object,
+    in_features: int,
+    dtype: torch.dtype,
+    name: str = "input",
+    device: torch.device | None = None,
+) -> None:
+    """Raise unless ``x`` is a tensor of shape ``(batch, ..., in_features)``, of ``dtype``
+    and (if given) on ``device``.
 
     Cheap: reads only metadata, never the values (no device synchronisation).
     """
@@ -52,6 +59,8 @@ def check_features(x: object, in_features: int, dtype: torch.dtype, name: str = 
         raise ValueError(f"{name} has {x.shape[-1]} features, the model expects {in_features}")
     if x.dtype != dtype:
         raise TypeError(f"{name} has dtype {x.dtype}, the model's parameters are {dtype}")
+    if device is not None and x.device != device:
+        raise ValueError(f"{name} is on device {x.device}, the model's parameters on {device}")
 
 
 def check_finite(x: torch.Tensor, name: str = "input") -> None:
