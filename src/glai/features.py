@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,6 +70,7 @@ def extract_features(
     batch_size: int = 256,
     key: str = "",
     device: torch.device | str | None = None,
+    mmap: bool = False,
     progress: bool = False,
 ) -> torch.Tensor:
     """Features of every sample of ``data`` through a frozen ``backbone``, cached on disk.
@@ -90,6 +92,8 @@ def extract_features(
         key: anything else the features depend on (e.g. the preprocessing), kept in the
             fingerprint.
         device: where to run the backbone (default: where its parameters are).
+        mmap: return a read-only tensor mapped from the file instead of loading it, for
+            data larger than memory (:func:`glai.fit` streams batches from it).
         progress: show a progress bar.
 
     Returns:
@@ -111,7 +115,7 @@ def extract_features(
         try:
             features = np.load(path, mmap_mode="r")
             if features.shape[0] == count:
-                return torch.from_numpy(np.array(features))
+                return load_features(path, mmap)
         except (OSError, ValueError):
             pass
         logger.warning("feature cache %s is damaged; rebuilding it", path)
@@ -166,4 +170,13 @@ def extract_features(
         },
     )
     partial_meta.unlink(missing_ok=True)
-    return torch.from_numpy(np.load(path))
+    return load_features(path, mmap)
+
+
+def load_features(path: str | os.PathLike, mmap: bool = False) -> torch.Tensor:
+    """A ``.npy`` feature array as a tensor: in memory, or mapped read-only from the file."""
+    if not mmap:
+        return torch.from_numpy(np.load(path))
+    with warnings.catch_warnings():  # the mapping is read-only; nothing here writes to it
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(np.load(path, mmap_mode="r"))

@@ -147,10 +147,11 @@ class MaskCache(Dataset):
         os.replace(temporary, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> MaskCache:
-        """Read a cache written by :meth:`save`."""
+    def load(cls, path: str | os.PathLike, mmap: bool = False) -> MaskCache:
+        """Read a cache written by :meth:`save`; with ``mmap`` the packed masks stay in the
+        file and are read as batches ask for them."""
         try:
-            state = torch.load(path, weights_only=True)
+            state = torch.load(path, weights_only=True, mmap=mmap)
             return cls(state["packed"], state["widths"], tuple(state["sample_shape"]))
         except (OSError, RuntimeError, KeyError, TypeError, EOFError) as error:
             raise ValueError(f"{path} is not a readable glai mask cache ({error})") from error

@@ -63,10 +63,16 @@ def check_features(
         raise ValueError(f"{name} is on device {x.device}, the model's parameters on {device}")
 
 
-def check_finite(x: torch.Tensor, name: str = "input") -> None:
-    """Raise if ``x`` holds NaN or infinite values (reads the values: call once per data set)."""
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
-        bad = int((~torch.isfinite(x)).sum())
+def check_finite(x: torch.Tensor, name: str = "input", chunk: int = 4096) -> None:
+    """Raise if ``x`` holds NaN or infinite values.
+
+    Reads every value, ``chunk`` rows at a time (so a memory-mapped array is streamed, not
+    copied): call it once per data set, not per batch.
+    """
+    if not x.is_floating_point():
+        return
+    bad = sum(int((~torch.isfinite(part)).sum()) for part in x.split(chunk))
+    if bad:
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
 
 

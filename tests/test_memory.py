@@ -1,0 +1,80 @@
+"""Training streams from memory-mapped data larger than its memory budget."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from glai import GLAI, MaskCache
+from glai.features import load_features
+
+SCRIPT = """
+import sys, threading, time
+import torch, glai
+from glai.features import load_features
+
+def anonymous_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+
+x = load_features(sys.argv[1], mmap=True)
+y = torch.arange(len(x)) % 10
+model = glai.GLAI(x.shape[1], 32, 10)
+peak, done = [anonymous_kb()], []
+baseline = peak[0]
+
+def sample():
+    while not done:
+        peak[0] = max(peak[0], anonymous_kb())
+        time.sleep(0.002)
+
+sampler = threading.Thread(target=sample)
+sampler.start()
+history = glai.fit(model, (x, y), epochs=1, batch_size=1024, seed=0,
+                   monitor=glai.StructureMonitor(max_structural_epochs=1))
+done.append(True)
+sampler.join()
+print(len(history), (peak[0] - baseline) / 1024)
+"""
+
+BUDGET_MB = 128  # the process's fixed overhead (allocator, BLAS workspaces) is ~85 MB
+
+
+@pytest.mark.slow
+def test_training_on_mapped_features_stays_under_the_budget(tmp_path):
+    rows, features = 200_000, 512  # 391 MiB on disk, 3x the budget
+    path = tmp_path / "features.npy"
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, features))
+    for start in range(0, rows, 20_000):
+        array[start : start + 20_000] = (
+            np.random.default_rng(start).normal(size=(20_000, features)).astype(np.float32)
+        )
+    array.flush()
+    del array
+    size_mb = path.stat().st_size / 2**20
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(path)], capture_output=True, text=True, check=True
+    )
+    epochs, growth_mb = result.stdout.split()
+    assert int(epochs) == 2  # one structural, one quantitative
+    assert size_mb > 3 * BUDGET_MB
+    assert float(growth_mb) < BUDGET_MB
+
+
+def test_mapped_features_equal_loaded_ones(tmp_path):
+    path = tmp_path / "f.npy"
+    np.save(path, np.arange(12, dtype=np.float32).reshape(4, 3))
+    assert torch.equal(load_features(path, mmap=True), load_features(path))
+
+
+def test_mask_cache_can_stay_on_disk(tmp_path):
+    model = GLAI(5, [9, 4], 2).freeze_structure()
+    x = torch.randn(30, 5)
+    cache = MaskCache.build(model, x)
+    cache.save(tmp_path / "masks.pt")
+    mapped = MaskCache.load(tmp_path / "masks.pt", mmap=True)
+    index = torch.tensor([2, 7, 29])
+    assert all(torch.equal(a, b) for a, b in zip(mapped[index], cache[index]))
