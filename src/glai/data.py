@@ -48,21 +48,28 @@ class FitData:
         device: torch.device | None = None,
         masks: MaskCache | None = None,
         mask_dtype: torch.dtype = torch.bool,
+        shard: tuple[int, int] = (0, 1),
     ) -> Iterator[Batch]:
         """Yield ``(x, y, masks or None)`` batches, shuffled with ``generator`` if asked;
-        cached masks come as 0/1 values of ``mask_dtype``."""
+        cached masks come as 0/1 values of ``mask_dtype``.
+
+        Args:
+            shard: ``(rank, processes)``: each global batch of ``batch_size`` is split in
+                ``processes`` contiguous parts and this process gets part ``rank``.
+        """
+        n = len(self)
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        rank, processes = shard
+        global_batches = order.split(batch_size)
+        if processes > 1:
+            global_batches = [batch.tensor_split(processes)[rank] for batch in global_batches]
         if not self.fixed:
-            loader = DataLoader(self.dataset, batch_size, shuffle=shuffle, generator=generator)
+            loader = DataLoader(self.dataset, batch_sampler=[b.tolist() for b in global_batches])
             for x, y in loader:
                 yield x.to(device), y.to(device), None
             return
-        n = len(self.inputs)
-        if shuffle:
-            order = torch.randperm(n, generator=generator).to(self.inputs.device)
-        else:
-            order = torch.arange(n, device=self.inputs.device)
-        for start in range(0, n, batch_size):
-            index = order[start : start + batch_size]
+        for index in global_batches:
+            index = index.to(self.inputs.device)
             batch_masks = masks.get(index, mask_dtype) if masks is not None else None
             yield self.inputs[index], self.targets[index], batch_masks
 

@@ -20,6 +20,14 @@ from glai.block import GLAI
 from glai.callbacks import Callback
 from glai.checkpoint import read_checkpoint, write_checkpoint
 from glai.data import Data, FitData, as_fit_data, check_fit_data
+from glai.distributed import (
+    data_parallel,
+    gather_rows,
+    is_main_process,
+    shard_indices,
+    sum_over_processes,
+    world,
+)
 from glai.history import EpochRecord, History
 from glai.mask_cache import MaskCache
 from glai.monitor import StructureMonitor
@@ -220,7 +228,7 @@ def fit(
             run.finished = run.phase_epochs >= epochs or (
                 early_stopping is not None and run.best.stale_epochs >= early_stopping
             )
-        if checkpoint_dir is not None:
+        if checkpoint_dir is not None and is_main_process():
             write_checkpoint(checkpoint_dir, run.state_dict(signature))
     bar.close()
     history = run.history
@@ -306,6 +314,7 @@ class _Run:
         self.phase = ""
         self.phase_epochs = 0
         self.finished = False
+        self.shard = world()
         self.start = time.perf_counter()
 
     def begin(self, phases: _Phases, is_glai: bool) -> None:
@@ -389,6 +398,7 @@ class _Run:
     ) -> None:
         parameters = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = make_optimizer(parameters, lr=lr, weight_decay=weight_decay)
+        self.forward_model = data_parallel(self.model)  # anew: the trainable set changed
         self.scheduler = None
         if schedule == "cosine":
             steps = epochs * math.ceil(len(self.train) / self.batch_size)
@@ -406,26 +416,31 @@ class _Run:
         """One pass over the training data: (mean loss, first step whose loss was not
         finite, or None). Losses stay on the device until the end of the epoch."""
         self.model.train()
-        losses, sizes = [], []
+        model = self.forward_model
+        losses = []
         batches = self.train.batches(
-            self.batch_size, True, self.generator, self.device, self.train_masks, self.dtype
+            self.batch_size,
+            True,
+            self.generator,
+            self.device,
+            self.train_masks,
+            self.dtype,
+            self.shard,
         )
         for x, y, masks in batches:
             self.optimizer.zero_grad(set_to_none=True)
-            output = self.model(x) if masks is None else self.model(x, masks=masks)
+            output = model(x) if masks is None else model(x, masks=masks)
             loss = self.loss_function(output, y)
             loss.backward()
             self.optimizer.step()
             if self.scheduler is not None:
                 self.scheduler.step()
-            losses.append(loss.detach())
-            sizes.append(len(y))
-        values = torch.stack(losses)
-        finite = torch.isfinite(values)
+            losses.append(loss.detach() * len(y))
+        totals = sum_over_processes(torch.stack(losses))  # per step, over all processes
+        finite = torch.isfinite(totals)
         if not bool(finite.all()):
             return math.nan, int((~finite).nonzero()[0]) + 1
-        weights = torch.tensor(sizes, dtype=values.dtype, device=values.device)
-        return float((values * weights).sum()) / len(self.train), None
+        return float(totals.sum()) / len(self.train), None
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float | None, float | None]:
@@ -483,7 +498,13 @@ class _Best:
 
 def _masks(model: GLAI, data: FitData, directory: str | os.PathLike | None, name: str) -> MaskCache:
     """The mask cache of ``data``: read from ``directory`` if it holds one, else built (and
-    kept there when a directory is given)."""
+    kept there when a directory is given). With several processes each builds the masks
+    of its ``DistributedSampler`` shard and the shards are gathered."""
+    if world()[1] > 1:
+        indices = shard_indices(len(data))
+        local = MaskCache.build(model, data.inputs[indices.to(data.inputs.device)])
+        packed = [gather_rows(layer, indices.to(layer.device), len(data)) for layer in local.packed]
+        return MaskCache(packed, local.widths, local.sample_shape)
     path = Path(directory) / f"masks-{name}.pt" if directory is not None else None
     if path is not None and path.is_file():
         cache = MaskCache.load(path)

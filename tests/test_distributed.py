@@ -1,0 +1,82 @@
+"""Two processes on loopback (gloo) train like one process on the same global batch."""
+
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import glai
+from glai.distributed import gather_rows, shard_indices, world
+
+
+def data():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(240, 6, generator=generator)
+    y = (x[:, 0] - x[:, 1] > 0).long()
+    return (x[:200], y[:200]), (x[200:], y[200:])
+
+
+def train() -> dict:
+    torch.manual_seed(0)
+    model = glai.GLAI(6, [12, 8], 2)
+    train_set, val_set = data()
+    history = glai.fit(
+        model,
+        train_set,
+        val_set,
+        epochs=4,
+        batch_size=40,
+        seed=0,
+        early_stopping=None,
+        monitor=glai.StructureMonitor(max_structural_epochs=2),
+    )
+    return {
+        "state": model.state_dict(),
+        "losses": history.column("train_loss"),
+        "switch": history.switch_epoch,
+    }
+
+
+def worker(rank: int, size: int, port: int, results) -> None:
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=size
+    )
+    try:
+        assert world() == (rank, size)
+        indices = shard_indices(10)
+        rows = gather_rows(indices.float().unsqueeze(1) * 2, indices, 10)
+        result = train()
+        result["gathered"] = rows.squeeze(1)
+        results[rank] = result
+    finally:
+        dist.destroy_process_group()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_processes_match_one_process():
+    single = train()
+    with mp.Manager() as manager:
+        results = manager.dict()
+        mp.spawn(worker, args=(2, free_port(), results), nprocs=2, join=True)
+        results = dict(results)
+    for rank in (0, 1):
+        assert torch.equal(results[rank]["gathered"], torch.arange(10.0) * 2)
+        assert results[rank]["switch"] == single["switch"] == 2
+        for key, value in single["state"].items():
+            torch.testing.assert_close(results[rank]["state"][key], value, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            torch.tensor(results[rank]["losses"]),
+            torch.tensor(single["losses"]),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+    for key, value in results[0]["state"].items():  # the processes stay in lockstep
+        assert torch.equal(results[1]["state"][key], value)
