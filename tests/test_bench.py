@@ -17,7 +17,7 @@ needs_data = pytest.mark.skipif(
 def quick_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     report = run_bench(
-        ["head", "ssl", "fewshot", "pixels", "perf"],
+        ["head", "ssl", "fewshot", "pixels", "perf", "variants"],
         out,
         quick=True,
         cache=tmp_path_factory.getbasetemp() / "cache",
@@ -100,3 +100,15 @@ def test_perf_reports_every_phase(quick_results):
     ):
         assert row[key] > 0
     assert "## perf" in report
+
+
+@pytest.mark.slow
+@needs_data
+def test_variants_compare_against_the_equal_width_mlp(quick_results):
+    out, _ = quick_results
+    result = json.loads((out / "variants-head.json").read_text())
+    assert result["reference"] == "MLP, equal width"
+    assert result["selections"][0]["scores"] == []  # fixed settings, no selection
+    names = [s["candidate"] for s in result["summaries"]]
+    assert names[0] == "MLP, equal width" and sum("GLAI" in n for n in names) == 4
+    assert (out / "variants.md").is_file()

@@ -59,8 +59,10 @@ def test_training_on_mapped_features_stays_under_the_budget(tmp_path):
         [sys.executable, "-c", SCRIPT, str(path)], capture_output=True, text=True, check=True
     )
     epochs, growth_mb = result.stdout.split()
-    print(f"\nmapped features {size_mb:.0f} MiB, memory growth {float(growth_mb):.1f} MiB, "
-          f"budget {BUDGET_MB} MiB")
+    print(
+        f"\nmapped features {size_mb:.0f} MiB, memory growth {float(growth_mb):.1f} MiB, "
+        f"budget {BUDGET_MB} MiB"
+    )
     assert int(epochs) == 2  # one structural, one quantitative
     assert size_mb > 3 * BUDGET_MB
     assert float(growth_mb) < BUDGET_MB

@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "settings",
         nargs="*",
         default=["all"],
-        help="head, ssl, fewshot, pixels, perf or all (default: all)",
+        help="head, ssl, fewshot, pixels, perf, variants or all (default: all)",
     )
     bench.add_argument("--out", default="results", help="results directory")
     bench.add_argument("--quick", action="store_true", help="small subsets, for tests")

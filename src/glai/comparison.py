@@ -275,9 +275,13 @@ def _seconds(values: Sequence[float]) -> str:
     return f"{statistics.fmean(finite):.2f}"
 
 
-def markdown_table(summaries: Sequence[Summary], metric: str = "test acc") -> str:
-    """A markdown table of summaries, one row per candidate."""
+def markdown_table(
+    summaries: Sequence[Summary], metric: str = "test acc", reference: str = EQUAL_PARAMETERS
+) -> str:
+    """A markdown table of summaries, one row per candidate; MVA is the ``reference``'s."""
     lines = [
+        f"*MVA: best validation metric of the {reference}, per seed.*",
+        "",
         f"| model | parameters | {metric} (mean ± std) | time to MVA (s) | speedup | "
         "time to 99% MVA (s) | speedup | total time (s) | inference ms/1k |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -146,9 +146,14 @@ def run_setting(
     selection_seed: int = 0,
     notes: Sequence[str] = (),
     progress: bool = False,
+    select_options: bool = True,
+    reference: str = EQUAL_PARAMETERS,
 ) -> dict:
     """Select each candidate's options on validation (:func:`grid_for` the learning rates),
     then run all of them over ``seeds``.
+
+    With ``select_options=False`` the candidates run with their own options as given (for
+    comparing variants at fixed settings). Speedups are measured against ``reference``.
 
     Writes ``<name>.json`` (environment, selections, every run's history, summaries),
     ``<name>.md`` (the table) and ``<name>-accuracy.png`` into ``out_dir``.
@@ -161,7 +166,8 @@ def run_setting(
     selections = [
         select(candidate, grid_for(candidate, learning_rates), splits, selection_seed)
         for candidate in tqdm(candidates, disable=not progress, desc=f"{name}: selection")
-    ]
+        if select_options
+    ] or [Selection(candidate.name, {}, []) for candidate in candidates]
     chosen = [
         replace(candidate, fit_options={**candidate.fit_options, **selection.chosen})
         for candidate, selection in zip(candidates, selections)
@@ -169,14 +175,15 @@ def run_setting(
     results = run_candidates(
         chosen, splits.train, splits.val, splits.test, seeds, evaluate=evaluate, progress=progress
     )
-    summaries = summarize(results, reference=EQUAL_PARAMETERS)
-    table = markdown_table(summaries, metric=_test_metric_name(results))
+    summaries = summarize(results, reference=reference)
+    table = markdown_table(summaries, metric=_test_metric_name(results), reference=reference)
     extra = _extra_metrics_table(results)
     result = {
         "setting": name,
         "environment": environment(),
         "data": {part: len(getattr(splits, part)[0]) for part in ("train", "val", "test")},
-        "learning_rates": list(learning_rates),
+        "learning_rates": list(learning_rates) if select_options else None,
+        "reference": reference,
         "seeds": list(seeds),
         "selections": [
             {"candidate": s.candidate, "chosen": s.chosen, "scores": s.scores} for s in selections

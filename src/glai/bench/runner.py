@@ -10,6 +10,7 @@ from glai.bench.data import cache_dir
 from glai.bench.fewshot import run_fewshot
 from glai.bench.perf import run_perf
 from glai.bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
+from glai.bench.variants import run_variants
 from glai.plots import plot_speedups
 
 
@@ -23,6 +24,7 @@ SETTINGS = {
     "fewshot": run_fewshot,
     "pixels": run_pixels,
     "perf": _perf,
+    "variants": run_variants,
 }
 
 
@@ -34,7 +36,8 @@ def run_bench(
     fashion_root: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> str:
-    """Run the named settings (``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``).
+    """Run the named settings (``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
+    ``variants``).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and
