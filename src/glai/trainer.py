@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -21,23 +18,22 @@ from glai.callbacks import Callback
 from glai.checkpoint import read_checkpoint, write_checkpoint
 from glai.data import Data, FitData, as_fit_data, check_fit_data
 from glai.distributed import (
-    data_parallel,
-    gather_rows,
     is_main_process,
-    shard_indices,
-    sum_over_processes,
-    world,
 )
 from glai.history import EpochRecord, History
-from glai.mask_cache import MaskCache
 from glai.monitor import StructureMonitor
+from glai.training_run import (
+    LossFunction,
+    MetricFunction,
+    OptimizerFactory,
+    Phases,
+    TrainingRun,
+    run_identity,
+)
 from glai.validation import check_positive_int
 
 logger = logging.getLogger(__name__)
 
-LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-MetricFunction = Callable[[torch.Tensor, torch.Tensor], float]
-OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
 _OPTIMIZERS: dict[str, OptimizerFactory] = {
     "adam": torch.optim.Adam,
@@ -163,8 +159,8 @@ def fit(
 
     if lr is None:
         lr = structural_lr
-    phases = _Phases(make_optimizer, structural_lr, lr, weight_decay, schedule, epochs)
-    run = _Run(
+    phases = Phases(make_optimizer, structural_lr, lr, weight_decay, schedule, epochs)
+    run = TrainingRun(
         model,
         train_data,
         val_data,
@@ -175,8 +171,9 @@ def fit(
         device,
         History(metric_name, greater),
         monitor,
+        dtype,
     )
-    signature = _signature(
+    signature = run_identity(
         model, len(train_data), batch_size, epochs, structural_lr, lr, schedule, weight_decay
     )
     state = read_checkpoint(checkpoint_dir) if checkpoint_dir is not None and resume else None
@@ -238,282 +235,6 @@ def fit(
     for callback in callbacks:
         callback.on_train_end(model, history)
     return history
-
-
-@dataclass
-class _Phases:
-    """How each phase starts: its optimiser, learning rate and schedule."""
-
-    make_optimizer: OptimizerFactory
-    structural_lr: float
-    lr: float
-    weight_decay: float
-    schedule: str
-    epochs: int
-
-    def start(self, run: _Run, phase: str) -> None:
-        if phase == "structural":
-            run.start_phase(
-                self.make_optimizer, self.structural_lr, self.weight_decay, "constant", None
-            )
-        else:
-            run.start_phase(
-                self.make_optimizer, self.lr, self.weight_decay, self.schedule, self.epochs
-            )
-
-
-def _signature(
-    model: nn.Module,
-    samples: int,
-    batch_size: int,
-    epochs: int,
-    structural_lr: float,
-    lr: float,
-    schedule: str,
-    weight_decay: float,
-) -> dict:
-    """What a checkpoint must agree with to be resumed by this call."""
-    return {
-        "model": type(model).__name__,
-        "shapes": {name: list(t.shape) for name, t in model.state_dict().items()},
-        "samples": samples,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "structural_lr": structural_lr,
-        "lr": lr,
-        "schedule": schedule,
-        "weight_decay": weight_decay,
-    }
-
-
-class _Run:
-    """The whole state of one training run: data, phase, optimiser, schedule, mask caches,
-    monitor, history and best weights; :meth:`state_dict` is what a checkpoint holds."""
-
-    def __init__(
-        self,
-        model: nn.Module,
-        train: FitData,
-        val: FitData | None,
-        loss_function: LossFunction,
-        metric_function: MetricFunction | None,
-        batch_size: int,
-        generator: torch.Generator,
-        device: torch.device,
-        history: History,
-        monitor: StructureMonitor | None,
-    ) -> None:
-        self.model, self.train, self.val = model, train, val
-        self.loss_function, self.metric_function = loss_function, metric_function
-        self.batch_size, self.generator, self.device = batch_size, generator, device
-        self.history, self.monitor = history, monitor
-        self.best = _Best(history.greater_is_better)
-        self.dtype = _signature_of(model)[2]
-        self.train_masks: MaskCache | None = None
-        self.val_masks: MaskCache | None = None
-        self.phase = ""
-        self.phase_epochs = 0
-        self.finished = False
-        self.shard = world()
-        self.start = time.perf_counter()
-
-    def begin(self, phases: _Phases, is_glai: bool) -> None:
-        """Start a new run: structural if there is a monitor, else the final phase."""
-        if self.monitor is not None:
-            self.phase = "structural"
-            self.monitor.on_train_begin(self.model)
-        else:
-            self.phase = "quantitative" if is_glai else "train"
-            if is_glai:
-                self.cache_masks()
-        phases.start(self, self.phase)
-
-    def switch(
-        self,
-        record: EpochRecord,
-        phases: _Phases,
-        is_glai: bool,
-        checkpoint_dir: str | os.PathLike | None,
-    ) -> None:
-        """End the structural phase after ``record``'s epoch."""
-        self.history.switch_epoch = record.epoch
-        if is_glai:
-            self.model.freeze_structure()
-            self.cache_masks(checkpoint_dir)
-        self.phase, self.phase_epochs = "quantitative", 0
-        phases.start(self, self.phase)
-        self.best.update(record, self.model)
-
-    def state_dict(self, signature: dict) -> dict:
-        return {
-            "signature": signature,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
-            "generator": self.generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "phase": self.phase,
-            "phase_epochs": self.phase_epochs,
-            "finished": self.finished,
-            "history": self.history.to_dict(),
-            "best": self.best.state_dict(),
-            "monitor": self.monitor.state_dict() if self.phase == "structural" else None,
-            "seconds": time.perf_counter() - self.start,
-        }
-
-    def restore(
-        self, state: dict, signature: dict, phases: _Phases, checkpoint_dir: str | os.PathLike
-    ) -> None:
-        """Continue from a checkpoint written by an identical call."""
-        for key, value in signature.items():
-            if state["signature"].get(key) != value:
-                raise ValueError(
-                    f"checkpoint in {checkpoint_dir} was written by a different run ({key}: "
-                    f"{state['signature'].get(key)!r} there, {value!r} here)"
-                )
-        self.model.load_state_dict(state["model"])
-        self.phase, self.phase_epochs = state["phase"], state["phase_epochs"]
-        self.finished = state["finished"]
-        self.history = History.from_dict(state["history"])
-        self.best.load_state_dict(state["best"])
-        if state["monitor"] is not None:
-            self.monitor.load_state_dict(state["monitor"])
-        if isinstance(self.model, GLAI) and self.model.frozen:
-            self.cache_masks(checkpoint_dir)
-        phases.start(self, self.phase)
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        self.generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        self.start = time.perf_counter() - state["seconds"]
-
-    def start_phase(
-        self,
-        make_optimizer: OptimizerFactory,
-        lr: float,
-        weight_decay: float,
-        schedule: str,
-        epochs: int | None,
-    ) -> None:
-        parameters = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = make_optimizer(parameters, lr=lr, weight_decay=weight_decay)
-        self.forward_model = data_parallel(self.model)  # anew: the trainable set changed
-        self.scheduler = None
-        if schedule == "cosine":
-            steps = epochs * math.ceil(len(self.train) / self.batch_size)
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps)
-
-    def cache_masks(self, directory: str | os.PathLike | None = None) -> None:
-        """Cache the frozen structure's masks of every fixed input set; with a checkpoint
-        ``directory``, keep them there (or read them back from there)."""
-        if self.train.fixed:
-            self.train_masks = _masks(self.model, self.train, directory, "train")
-        if self.val is not None and self.val.fixed:
-            self.val_masks = _masks(self.model, self.val, directory, "val")
-
-    def train_epoch(self) -> tuple[float, int | None]:
-        """One pass over the training data: (mean loss, first step whose loss was not
-        finite, or None). Losses stay on the device until the end of the epoch."""
-        self.model.train()
-        model = self.forward_model
-        losses = []
-        batches = self.train.batches(
-            self.batch_size,
-            True,
-            self.generator,
-            self.device,
-            self.train_masks,
-            self.dtype,
-            self.shard,
-        )
-        for x, y, masks in batches:
-            self.optimizer.zero_grad(set_to_none=True)
-            output = model(x) if masks is None else model(x, masks=masks)
-            loss = self.loss_function(output, y)
-            loss.backward()
-            self.optimizer.step()
-            if self.scheduler is not None:
-                self.scheduler.step()
-            losses.append(loss.detach() * len(y))
-        totals = sum_over_processes(torch.stack(losses))  # per step, over all processes
-        finite = torch.isfinite(totals)
-        if not bool(finite.all()):
-            return math.nan, int((~finite).nonzero()[0]) + 1
-        return float(totals.sum()) / len(self.train), None
-
-    @torch.no_grad()
-    def evaluate(self) -> tuple[float | None, float | None]:
-        """Validation loss and metric over the whole validation set."""
-        if self.val is None:
-            return None, None
-        self.model.eval()
-        outputs, targets = [], []
-        batches = self.val.batches(4096, False, None, self.device, self.val_masks, self.dtype)
-        for x, y, masks in batches:
-            outputs.append(self.model(x) if masks is None else self.model(x, masks=masks))
-            targets.append(y)
-        output, target = torch.cat(outputs), torch.cat(targets)
-        val_loss = float(self.loss_function(output, target))
-        if self.metric_function is None:
-            return val_loss, val_loss
-        return val_loss, float(self.metric_function(output, target))
-
-
-class _Best:
-    """Best validation epoch so far, and a copy of its weights."""
-
-    def __init__(self, greater_is_better: bool) -> None:
-        self.greater_is_better = greater_is_better
-        self.epoch: int | None = None
-        self.value: float | None = None
-        self.state: dict[str, torch.Tensor] | None = None
-        self.stale_epochs = 0
-
-    def update(self, record: EpochRecord, model: nn.Module) -> None:
-        value = record.val_metric
-        if value is None:
-            return
-        better = self.value is None or (
-            value > self.value if self.greater_is_better else value < self.value
-        )
-        if better:
-            self.epoch, self.value, self.stale_epochs = record.epoch, value, 0
-            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            self.stale_epochs += 1
-
-    def state_dict(self) -> dict:
-        return {
-            "epoch": self.epoch,
-            "value": self.value,
-            "state": self.state,
-            "stale_epochs": self.stale_epochs,
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        self.epoch, self.value = state["epoch"], state["value"]
-        self.state, self.stale_epochs = state["state"], state["stale_epochs"]
-
-
-def _masks(model: GLAI, data: FitData, directory: str | os.PathLike | None, name: str) -> MaskCache:
-    """The mask cache of ``data``: read from ``directory`` if it holds one, else built (and
-    kept there when a directory is given). With several processes each builds the masks
-    of its ``DistributedSampler`` shard and the shards are gathered."""
-    if world()[1] > 1:
-        indices = shard_indices(len(data))
-        local = MaskCache.build(model, data.inputs[indices.to(data.inputs.device)])
-        packed = [gather_rows(layer, indices.to(layer.device), len(data)) for layer in local.packed]
-        return MaskCache(packed, local.widths, local.sample_shape)
-    path = Path(directory) / f"masks-{name}.pt" if directory is not None else None
-    if path is not None and path.is_file():
-        cache = MaskCache.load(path)
-        if len(cache) == len(data):
-            return cache.to(data.inputs.device)
-    cache = MaskCache.build(model, data.inputs)
-    if path is not None:
-        cache.save(path)
-    return cache
 
 
 def _prepared(
