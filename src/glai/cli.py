@@ -48,7 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--epochs", type=_positive_int, default=100)
     fit.add_argument("--batch-size", type=_positive_int, default=128)
-    fit.add_argument("--lr", type=float, default=1e-3, help="quantitative-phase learning rate")
+    fit.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="quantitative-phase learning rate (default: structural / 10)",
+    )
     fit.add_argument("--structural-lr", type=float, default=1e-3)
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--verbose", action="store_true", help="progress bar")

@@ -32,7 +32,7 @@ class _GLAIEstimator(BaseEstimator):
         *,
         epochs: int = 100,
         batch_size: int = 128,
-        lr: float = 1e-3,
+        lr: float | None = None,
         structural_lr: float = 1e-3,
         schedule: str = "cosine",
         threshold: float = 0.15,
@@ -138,7 +138,7 @@ class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
         hidden_features: GLAI hidden width or widths.
         epochs: maximum epochs of the quantitative phase.
         batch_size: training batch size.
-        lr: learning rate of the quantitative phase.
+        lr: learning rate of the quantitative phase (``None``: ``structural_lr / 10``).
         structural_lr: learning rate of the structural phase.
         schedule: quantitative-phase schedule, ``"cosine"`` or ``"constant"``.
         threshold, patience, max_structural_epochs: the switch rule of

@@ -94,7 +94,12 @@ def fit(
             higher is better.
         epochs: maximum epochs of the final phase (quantitative, or the only one).
         batch_size: training batch size.
-        lr: learning rate of the final phase; ``None`` takes ``structural_lr``.
+        lr: learning rate of the final phase; ``None`` takes ``structural_lr / 10`` after a
+            structural phase or for a frozen GLAI (the paths start from a trained network;
+            on the benchmark's head and pixels settings this was the only variant within
+            0.3 points of the equal-width MLP on both, see BENCHMARKS.md), and
+            ``structural_lr`` for single-phase training. Small data sets, where the
+            structure settles before the network fits, may want ``structural_lr``.
         schedule: ``"cosine"`` (decay to 0 over ``epochs``) or ``"constant"``.
         structural_lr: learning rate of the structural phase.
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory
@@ -158,7 +163,7 @@ def fit(
         monitor.probe = monitor.probe.to(device)
 
     if lr is None:
-        lr = structural_lr
+        lr = structural_lr / 10 if monitor is not None or is_glai else structural_lr
     phases = Phases(make_optimizer, structural_lr, lr, weight_decay, schedule, epochs)
     run = TrainingRun(
         model,

@@ -64,7 +64,7 @@ def run_bench(
         for name in settings
     }
     speedups = {
-        name: {s["candidate"]: s["speedup"] for s in result["summaries"]}
+        name: {s["candidate"]: s for s in result["summaries"]}
         for name, result in results.items()
         if "summaries" in result
     }

@@ -39,7 +39,7 @@ def variant_candidates(splits: Splits, mlp_hidden: int, options: dict) -> list[C
             mlp,
             {**base, "monitor": early, "lr": LR / 10},
         ),
-        Candidate("GLAI, defaults (quantitative lr = structural lr)", glai, base),
+        Candidate("GLAI, quantitative lr = structural lr", glai, {**base, "lr": LR}),
         Candidate("GLAI, quantitative lr x3", glai, {**base, "lr": 3 * LR}),
         Candidate("GLAI, quantitative lr /10", glai, {**base, "lr": LR / 10}),
         Candidate(
