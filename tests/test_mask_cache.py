@@ -97,3 +97,16 @@ def test_float_masks_give_the_same_outputs():
     assert all(m.dtype == torch.float32 for m in as_float)
     assert all(torch.equal(f.bool(), b) for f, b in zip(as_float, cache[index]))
     assert torch.equal(model(x, masks=as_float), model(x, masks=cache[index]))
+
+
+@pytest.mark.parametrize("width", [1, 9, 100], ids=str)
+def test_cpu_and_generic_packing_agree(width, monkeypatch):
+    mask = torch.rand(7, width) > 0.5
+    fast = pack_bits(mask)
+    meta_like = mask.to("meta")  # take the device-generic path, then compare on the CPU
+    assert pack_bits(meta_like).shape == fast.shape
+    generic = torch.zeros(7, -(-width // 8) * 8, dtype=torch.uint8)
+    generic[:, :width] = mask
+    shifts = torch.arange(8, dtype=torch.uint8)
+    expected = (generic.view(7, -1, 8) << shifts).sum(-1, dtype=torch.uint8)
+    assert torch.equal(fast, expected)

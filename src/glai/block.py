@@ -117,7 +117,7 @@ class GLAI(nn.Module):
             _check_masks(masks, tuple(x.shape[:-1]), self.hidden_features)
         hidden = x
         for linear, mask in zip(self.paths[:-1], masks):
-            hidden = linear(hidden) * mask  # (batch, width_l)
+            hidden = linear(hidden).mul_(mask)  # (batch, width_l), in place: one tensor less
         return self.paths[-1](hidden)  # (batch, out_features)
 
     def _fused_inference(self, x: torch.Tensor) -> torch.Tensor:

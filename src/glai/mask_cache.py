@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
@@ -26,6 +27,9 @@ def pack_bits(mask: torch.Tensor) -> torch.Tensor:
     Returns:
         (batch, ceil(width / 8)) uint8; unit ``j`` is bit ``j % 8`` of byte ``j // 8``.
     """
+    if mask.device.type == "cpu":  # numpy's packbits is one C loop, ~20x faster here
+        packed = np.packbits(mask.numpy(), axis=1, bitorder="little")
+        return torch.from_numpy(packed)
     batch, width = mask.shape
     padded = torch.zeros(batch, -(-width // _BITS) * _BITS, dtype=torch.uint8, device=mask.device)
     padded[:, :width] = mask
