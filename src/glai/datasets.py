@@ -37,10 +37,14 @@ def split_off(x: torch.Tensor, y: torch.Tensor, count: int, seed: int) -> tuple[
     return (x[rest], y[rest]), (x[split], y[split])
 
 
+def feature_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-feature mean and scale (standard deviation, at least 1e-3) of (n, features)."""
+    return features.mean(0), features.std(0).clamp_min(1e-3)
+
+
 def standardized(splits: Splits) -> Splits:
     """Each feature scaled to zero mean and unit variance on the training split."""
-    mean = splits.train[0].mean(0)
-    scale = splits.train[0].std(0).clamp_min(1e-3)
+    mean, scale = feature_statistics(splits.train[0])
 
     def scaled(pair: Pair) -> Pair:
         return (pair[0] - mean) / scale, pair[1]

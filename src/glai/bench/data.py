@@ -28,7 +28,8 @@ def backbone() -> EfficientNetLite0Features:
     return EfficientNetLite0Features(RESOLUTION)
 
 
-def _features(images: torch.Tensor, name: str, cache: Path, progress: bool) -> torch.Tensor:
+def cached_features(images: torch.Tensor, name: str, cache: Path, progress: bool) -> torch.Tensor:
+    """Backbone features of ``images``, cached in ``cache`` as ``<name>-lite0-64px.npy``."""
     return extract_features(
         backbone(),
         images,
@@ -38,7 +39,10 @@ def _features(images: torch.Tensor, name: str, cache: Path, progress: bool) -> t
     )
 
 
-def _images(split: str, limit: int | None, root: str | os.PathLike | None):
+def fashion_images(
+    split: str, limit: int | None, root: str | os.PathLike | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``limit`` (all if ``None``) Fashion-MNIST images and labels of ``split``."""
     images, labels = load_fashion_mnist(split, root)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
@@ -52,10 +56,12 @@ def feature_splits(
     val_size: int = 10_000,
     root: str | os.PathLike | None = None,
     progress: bool = False,
+    standardize: bool = True,
 ) -> Splits:
     """Backbone features of Fashion-MNIST: train/val split off the official training set.
 
-    Features are standardised with the training split's statistics.
+    Features are standardised with the training split's statistics (unless
+    ``standardize`` is false).
 
     Args:
         cache: feature cache directory.
@@ -65,12 +71,13 @@ def feature_splits(
         root: Fashion-MNIST directory.
         progress: progress bars while extracting.
     """
-    images, labels = _images("train", train_limit, root)
-    features = _features(images, f"fashion-train-{len(images)}", cache, progress)
-    test_images, test_labels = _images("test", test_limit, root)
-    test = _features(test_images, f"fashion-test-{len(test_images)}", cache, progress)
+    images, labels = fashion_images("train", train_limit, root)
+    features = cached_features(images, f"fashion-train-{len(images)}", cache, progress)
+    test_images, test_labels = fashion_images("test", test_limit, root)
+    test = cached_features(test_images, f"fashion-test-{len(test_images)}", cache, progress)
     train, val = split_off(features, labels, val_size, seed=0)
-    return standardized(Splits("fashion-mnist features", train, val, (test, test_labels)))
+    splits = Splits("fashion-mnist features", train, val, (test, test_labels))
+    return standardized(splits) if standardize else splits
 
 
 def view_features(
@@ -86,12 +93,14 @@ def view_features(
     Returns:
         (count, views, 1280) float32.
     """
-    images, _ = _images("train", count, root)
+    images, _ = fashion_images("train", count, root)
     per_view = []
     for view in range(views):
         generator = torch.Generator().manual_seed(1000 * seed + view)
         augmented = random_views(images, generator)
         per_view.append(
-            _features(augmented, f"fashion-train-{count}-view{view}-seed{seed}", cache, progress)
+            cached_features(
+                augmented, f"fashion-train-{count}-view{view}-seed{seed}", cache, progress
+            )
         )
     return torch.stack(per_view, 1)

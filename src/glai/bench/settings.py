@@ -12,7 +12,13 @@ from torch import nn
 
 from glai.bench.data import feature_splits, view_features
 from glai.bench.protocol import benchmark_candidates, run_setting
-from glai.datasets import Splits, fashion_mnist_pixel_splits, split_off
+from glai.datasets import (
+    Splits,
+    fashion_mnist_pixel_splits,
+    feature_statistics,
+    split_off,
+    standardized,
+)
 from glai.losses import nt_xent
 
 
@@ -119,11 +125,18 @@ def run_ssl(
     (cosine) and linear-probe accuracy, fitted on training images and tested on the test
     split.
     """
-    clean = feature_splits(
-        cache, budget.train_limit, budget.test_limit, budget.val_size, root, progress
+    raw_clean = feature_splits(
+        cache,
+        budget.train_limit,
+        budget.test_limit,
+        budget.val_size,
+        root,
+        progress,
+        standardize=False,
     )
+    clean = standardized(raw_clean)
+    mean, scale = feature_statistics(raw_clean.train[0])
     raw = view_features(cache, budget.ssl_images, views=2, root=root, progress=progress)
-    mean, scale = _raw_statistics(cache, budget, root, progress)
     views = (raw - mean) / scale  # the clean features' standardisation
     dummy = torch.zeros(len(views))
     train, val = split_off(views, dummy, len(views) // 5, seed=0)
@@ -152,16 +165,6 @@ def run_ssl(
         notes=[note],
         progress=progress,
     )
-
-
-def _raw_statistics(cache: Path, budget: Budget, root, progress) -> tuple[torch.Tensor, ...]:
-    """Mean and scale of the unstandardised clean training features."""
-    from glai.bench.data import _features, _images
-
-    images, labels = _images("train", budget.train_limit, root)
-    features = _features(images, f"fashion-train-{len(images)}", cache, progress)
-    train, _ = split_off(features, labels, budget.val_size, seed=0)
-    return train[0].mean(0), train[0].std(0).clamp_min(1e-3)
 
 
 @torch.no_grad()
