@@ -159,10 +159,7 @@ class GLAI(nn.Module):
         """
         if self._frozen:
             raise RuntimeError("the structure is already frozen; freeze_structure() runs once")
-        for source, target in zip(self.structure.linears, self.paths):
-            target.weight.copy_(source.weight)
-            if source.bias is not None:
-                target.bias.copy_(source.bias)
+        _copy_linears(self.structure.linears, self.paths)
         self.switched.fill_(True)
         self._set_frozen(True)
         return self
@@ -194,14 +191,19 @@ class GLAI(nn.Module):
             dtype=first.weight.dtype,
         )
         with torch.no_grad():
-            for source, target in zip(linears, model.structure.linears):
-                target.weight.copy_(source.weight)
-                if source.bias is not None:
-                    target.bias.copy_(source.bias)
+            _copy_linears(linears, model.structure.linears)
         return model.freeze_structure()
 
     def extra_repr(self) -> str:
         return f"frozen={self._frozen}"
+
+
+def _copy_linears(sources: Sequence[nn.Linear], targets: Sequence[nn.Linear]) -> None:
+    """Copy weights and biases layer by layer (call under ``torch.no_grad()``)."""
+    for source, target in zip(sources, targets):
+        target.weight.copy_(source.weight)
+        if source.bias is not None:
+            target.bias.copy_(source.bias)
 
 
 def _follow_loaded_switch(module: GLAI, incompatible_keys: object) -> None:

@@ -36,6 +36,14 @@ class Candidate:
     build: Callable[[], nn.Module]
     fit_options: Mapping[str, Any] = field(default_factory=dict)
 
+    def train(self, train: Any, val: Any, seed: int, **overrides: Any) -> tuple[nn.Module, History]:
+        """A fresh model, built after ``torch.manual_seed(seed)`` and trained by
+        :func:`glai.fit` with this candidate's options (``overrides`` on top)."""
+        torch.manual_seed(seed)
+        model = self.build()
+        history = fit(model, train, val, seed=seed, **{**self.fit_options, **overrides})
+        return model, history
+
 
 @dataclass
 class RunResult:
@@ -111,9 +119,7 @@ def run_candidates(
     results = []
     runs = [(seed, candidate) for seed in seeds for candidate in candidates]
     for seed, candidate in tqdm(runs, disable=not progress, desc="runs"):
-        torch.manual_seed(seed)
-        model = candidate.build()
-        history = fit(model, train, val, seed=seed, **candidate.fit_options)
+        model, history = candidate.train(train, val, seed)
         inference = inference_ms_per_1k(model, test[0])  # before scoring, which may start
         scores = score(model)  # thread pools (scikit-learn) that would disturb the timing
         metrics = dict(scores) if isinstance(scores, Mapping) else {"accuracy": scores}

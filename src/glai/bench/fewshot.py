@@ -19,7 +19,6 @@ from glai.bench.protocol import SCHEDULE_ABLATION, benchmark_candidates, environ
 from glai.bench.settings import Budget
 from glai.comparison import GLAI_NAME, Candidate
 from glai.monitor import StructureMonitor
-from glai.trainer import fit
 
 WAYS = 5
 QUERIES = 15
@@ -58,17 +57,9 @@ def protonet_accuracy(episode: Episode) -> float:
 def head_accuracy(candidate: Candidate, episode: Episode, seed: int) -> tuple[float, float]:
     """Train a fresh head on the support set (full batch); (query accuracy, seconds)."""
     support, support_y, query, query_y = episode
-    torch.manual_seed(seed)
-    model = candidate.build()
     start = time.perf_counter()
-    fit(
-        model,
-        (support, support_y),
-        None,
-        seed=seed,
-        batch_size=len(support),
-        early_stopping=None,
-        **candidate.fit_options,
+    model, _ = candidate.train(
+        (support, support_y), None, seed, batch_size=len(support), early_stopping=None
     )
     seconds = time.perf_counter() - start
     with torch.no_grad():

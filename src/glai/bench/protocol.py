@@ -31,7 +31,6 @@ from glai.mlp import MLP
 from glai.monitor import StructureMonitor
 from glai.parameters import matched_width
 from glai.plots import plot_accuracy_against_time
-from glai.trainer import fit
 
 SCHEDULE_ABLATION = "MLP, equal width, GLAI's two-phase schedule"
 LINEAR_HEAD = "linear head"
@@ -115,14 +114,7 @@ def select(
     """
     scores = []
     for point in grid:
-        torch.manual_seed(seed)
-        history = fit(
-            candidate.build(),
-            splits.train,
-            splits.val,
-            seed=seed,
-            **{**candidate.fit_options, **point},
-        )
+        _, history = candidate.train(splits.train, splits.val, seed, **point)
         scores.append(
             {
                 "options": dict(point),
