@@ -11,7 +11,7 @@ from glai.checkpoint import checkpoint_path, read_checkpoint
 
 SCRIPT = """
 import os, signal, sys, torch, glai
-out, directory, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+out, directory, kill_at, quantitative = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 torch.manual_seed(0)
 x = torch.randn(400, 8)
 y = (x[:, 0] + x[:, 1] > 0).long()
@@ -22,18 +22,18 @@ def loss(output, target):  # 6 training steps and 1 validation call per epoch
         os.kill(os.getpid(), signal.SIGKILL)
     return torch.nn.functional.cross_entropy(output, target)
 model = glai.GLAI(8, [16, 8], 2)
-glai.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), loss=loss, metric="accuracy",
+history = glai.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), loss=loss, metric="accuracy",
          epochs=6, batch_size=50, seed=0, early_stopping=None,
          monitor=glai.StructureMonitor(max_structural_epochs=3, threshold=0.0),
-         checkpoint_dir=directory or None, resume=True)
-glai.save(model, out)
+         checkpoint_dir=directory or None, resume=True, quantitative=quantitative)
+glai.save(model, out, info={"losses": history.column("train_loss")})
 """
 
 
-def train(tmp_path, name, directory="", kill_at=0):
+def train(tmp_path, name, quantitative, directory="", kill_at=0):
     out = tmp_path / f"{name}.safetensors"
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(out), str(directory), str(kill_at)],
+        [sys.executable, "-c", SCRIPT, str(out), str(directory), str(kill_at), quantitative],
         capture_output=True,
         text=True,
     )
@@ -42,31 +42,43 @@ def train(tmp_path, name, directory="", kill_at=0):
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("reference")
-    code, out = train(tmp, "reference")
-    assert code == 0
-    return glai.load(out).state_dict()
+    """The weights of an uninterrupted run, per quantitative mode."""
+    weights = {}
+
+    def reference(quantitative):
+        if quantitative not in weights:
+            tmp = tmp_path_factory.mktemp("reference")
+            code, out = train(tmp, "reference", quantitative)
+            assert code == 0
+            losses = glai.read_info(out)["info"]["losses"]
+            weights[quantitative] = glai.load(out).state_dict(), losses
+        return weights[quantitative]
+
+    return reference
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("kill_at", "phase"),
-    [(10, "structural"), (32, "quantitative")],
-    ids=["structural", "quantitative"],
+    ("kill_at", "phase", "quantitative"),
+    [(10, "structural", "full"), (32, "quantitative", "full"), (32, "quantitative", "rowspace")],
+    ids=["structural", "quantitative", "quantitative-rowspace"],
 )
 def test_sigkill_mid_epoch_then_resume_gives_identical_weights(
-    kill_at, phase, uninterrupted, tmp_path
+    kill_at, phase, quantitative, uninterrupted, tmp_path
 ):
     directory = tmp_path / "checkpoints"
-    code, _ = train(tmp_path, "killed", directory, kill_at)
+    code, _ = train(tmp_path, "killed", quantitative, directory, kill_at)
     assert code == -9  # SIGKILL
     state = read_checkpoint(directory)
     assert state["phase"] == phase
     assert len(state["history"]["records"]) == (kill_at - 1) // 7  # whole epochs only
-    code, out = train(tmp_path, "resumed", directory)
+    assert (state["row_space"] is not None) == (quantitative == "rowspace")
+    code, out = train(tmp_path, "resumed", quantitative, directory)
     assert code == 0
     resumed = glai.load(out).state_dict()
-    assert all(torch.equal(resumed[k], v) for k, v in uninterrupted.items())
+    weights, losses = uninterrupted(quantitative)
+    assert glai.read_info(out)["info"]["losses"] == losses  # the whole run, not only the best
+    assert all(torch.equal(resumed[k], v) for k, v in weights.items())
 
 
 def small_run(directory, **overrides):

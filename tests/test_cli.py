@@ -47,7 +47,8 @@ def test_npz_regression_to_stdout(tmp_path, capsys):
     x = rng.normal(size=(100, 3))
     np.savez(tmp_path / "r.npz", X=x, y=x[:, 0] * 0.5 + 0.1)
     model = tmp_path / "r.safetensors"
-    assert main(["fit", str(tmp_path / "r.npz"), "--out", str(model), *FAST]) == 0
+    command = ["fit", str(tmp_path / "r.npz"), "--out", str(model), "--quantitative", "rowspace"]
+    assert main([*command, *FAST]) == 0
     assert capsys.readouterr().out.startswith("regression")
     assert main(["predict", str(model), str(tmp_path / "r.npz")]) == 0
     lines = capsys.readouterr().out.splitlines()

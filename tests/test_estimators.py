@@ -59,6 +59,11 @@ def test_learns(fitted, digits_numpy):
     assert fitted.score(*digits_numpy) > 0.8
 
 
+def test_learns_with_row_space_training(digits_numpy):
+    model = GLAIClassifier(32, quantitative="rowspace", **FAST).fit(*digits_numpy)
+    assert model.score(*digits_numpy) > 0.8
+
+
 def test_clone_keeps_parameters_not_state(fitted):
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from tests.problems import small_problem
 from torch.utils.data import Dataset
 
 from glai import GLAI, MLP, Callback, StructureMonitor, fit
@@ -19,12 +20,6 @@ def test_learns_digits(digits):
     history = fit(model, digits["train"], digits["val"], seed=0, lr=1e-3)  # so keep the rate
     assert history.switch_epoch is not None
     assert accuracy(model, digits["test"]) >= 0.95
-
-
-def small_problem(n=200, features=6, classes=3):
-    x = torch.randn(n, features)
-    y = (x[:, :classes] + 0.1 * torch.randn(n, classes)).argmax(1)
-    return x, y
 
 
 def test_history_describes_both_phases():

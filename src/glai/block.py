@@ -115,10 +115,7 @@ class GLAI(nn.Module):
             masks = self.masks(x)
         else:
             _check_masks(masks, tuple(x.shape[:-1]), self.hidden_features)
-        hidden = x
-        for linear, mask in zip(self.paths[:-1], masks):
-            hidden = linear(hidden).mul_(mask)  # (batch, width_l), in place: one tensor less
-        return self.paths[-1](hidden)  # (batch, out_features)
+        return gated(x, self.paths, masks)
 
     def _fused_inference(self, x: torch.Tensor) -> torch.Tensor:
         """The switched forward without gradients: structure and paths read ``x`` in one
@@ -196,6 +193,16 @@ class GLAI(nn.Module):
 
     def extra_repr(self) -> str:
         return f"frozen={self._frozen}"
+
+
+def gated(
+    x: torch.Tensor, linears: Sequence[nn.Module], masks: Sequence[torch.Tensor]
+) -> torch.Tensor:
+    """``linears`` applied in turn to ``x``, each hidden output multiplied by its mask."""
+    hidden = x
+    for linear, mask in zip(linears[:-1], masks):
+        hidden = linear(hidden).mul_(mask)  # (batch, width_l), in place: one tensor less
+    return linears[-1](hidden)  # (batch, out_features)
 
 
 def _copy_linears(sources: Sequence[nn.Linear], targets: Sequence[nn.Linear]) -> None:

@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="quantitative-phase learning rate (default: structural / 10)",
     )
     fit.add_argument("--structural-lr", type=float, default=1e-3)
+    fit.add_argument(
+        "--quantitative",
+        choices=("full", "rowspace"),
+        default="full",
+        help="how the paths train after the switch (see glai.fit)",
+    )
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--verbose", action="store_true", help="progress bar")
 
@@ -110,6 +116,7 @@ def _fit(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         lr=args.lr,
         structural_lr=args.structural_lr,
+        quantitative=args.quantitative,
         random_state=args.seed,
         verbose=args.verbose,
     ).fit(features, labels)

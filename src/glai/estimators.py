@@ -35,6 +35,7 @@ class _GLAIEstimator(BaseEstimator):
         lr: float | None = None,
         structural_lr: float = 1e-3,
         schedule: str = "cosine",
+        quantitative: str = "full",
         threshold: float = 0.15,
         patience: int = 2,
         max_structural_epochs: int = 20,
@@ -51,6 +52,7 @@ class _GLAIEstimator(BaseEstimator):
         self.lr = lr
         self.structural_lr = structural_lr
         self.schedule = schedule
+        self.quantitative = quantitative
         self.threshold = threshold
         self.patience = patience
         self.max_structural_epochs = max_structural_epochs
@@ -87,6 +89,7 @@ class _GLAIEstimator(BaseEstimator):
             lr=self.lr,
             structural_lr=self.structural_lr,
             schedule=self.schedule,
+            quantitative=self.quantitative,
             weight_decay=self.weight_decay,
             monitor=StructureMonitor(
                 threshold=self.threshold,
@@ -141,6 +144,7 @@ class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
         lr: learning rate of the quantitative phase (``None``: ``structural_lr / 10``).
         structural_lr: learning rate of the structural phase.
         schedule: quantitative-phase schedule, ``"cosine"`` or ``"constant"``.
+        quantitative: ``"full"`` or ``"rowspace"`` (see :func:`glai.fit`).
         threshold, patience, max_structural_epochs: the switch rule of
             :class:`glai.StructureMonitor`.
         early_stopping: epochs without validation improvement before stopping.

@@ -43,6 +43,7 @@ _OPTIMIZERS: dict[str, OptimizerFactory] = {
     ),
 }
 _SCHEDULES = ("constant", "cosine")
+_QUANTITATIVE = ("full", "rowspace")
 
 
 def fit(
@@ -56,6 +57,7 @@ def fit(
     batch_size: int = 128,
     lr: float | None = None,
     schedule: str = "cosine",
+    quantitative: str = "full",
     structural_lr: float = 1e-3,
     optimizer: str | OptimizerFactory = "adam",
     weight_decay: float = 0.0,
@@ -101,6 +103,13 @@ def fit(
             ``structural_lr`` for single-phase training. Small data sets, where the
             structure settles before the network fits, may want ``structural_lr``.
         schedule: ``"cosine"`` (decay to 0 over ``epochs``) or ``"constant"``.
+        quantitative: how the quantitative phase trains the paths. ``"full"``: every path
+            weight, on the inputs. ``"rowspace"``: the training inputs are multiplied once by
+            the first path layer ``W'_1`` and that layer then learns only within the span
+            of its rows (``W'_1 <- M W'_1``, ``M`` square, the identity at first), so no
+            step reads the inputs: the first layer costs ``width_1`` instead of
+            ``in_features`` multiplications per unit and sample. Needs tensor training
+            data; see BENCHMARKS.md for where it pays and what it costs.
         structural_lr: learning rate of the structural phase.
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory
             ``(params, lr, weight_decay) -> Optimizer``; a fresh one starts each phase.
@@ -136,6 +145,8 @@ def fit(
         check_positive_int(early_stopping, "early_stopping")
     if schedule not in _SCHEDULES:
         raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
+    if quantitative not in _QUANTITATIVE:
+        raise ValueError(f"quantitative must be one of {_QUANTITATIVE}, got {quantitative!r}")
     make_optimizer = _optimizer_factory(optimizer)
     device = torch.device(device) if device is not None else _device_of(model)
     model.to(device)
@@ -152,6 +163,11 @@ def fit(
     generator.manual_seed(seed if seed is not None else int(torch.randint(2**62, ())))
 
     is_glai = isinstance(model, GLAI)
+    if quantitative == "rowspace" and not (is_glai and train_data.fixed):
+        raise ValueError(
+            "quantitative='rowspace' trains a GLAI's paths on cached products of fixed "
+            "inputs: it needs a GLAI and (X, y) tensors (or a TensorDataset) as train"
+        )
     if monitor is None and is_glai and not model.frozen:
         monitor = StructureMonitor()
     if monitor is not None:
@@ -177,9 +193,18 @@ def fit(
         History(metric_name, greater),
         monitor,
         dtype,
+        quantitative,
     )
     signature = run_identity(
-        model, len(train_data), batch_size, epochs, structural_lr, lr, schedule, weight_decay
+        model,
+        len(train_data),
+        batch_size,
+        epochs,
+        structural_lr,
+        lr,
+        schedule,
+        weight_decay,
+        quantitative,
     )
     state = read_checkpoint(checkpoint_dir) if checkpoint_dir is not None and resume else None
     if state is not None:

@@ -28,6 +28,7 @@ from glai.distributed import (
 from glai.history import EpochRecord, History
 from glai.mask_cache import MaskCache
 from glai.monitor import StructureMonitor
+from glai.row_space import RowSpacePaths
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 MetricFunction = Callable[[torch.Tensor, torch.Tensor], float]
@@ -65,6 +66,7 @@ def run_identity(
     lr: float,
     schedule: str,
     weight_decay: float,
+    quantitative: str,
 ) -> dict:
     """What a checkpoint must agree with to be resumed by this call."""
     return {
@@ -77,6 +79,7 @@ def run_identity(
         "lr": lr,
         "schedule": schedule,
         "weight_decay": weight_decay,
+        "quantitative": quantitative,
     }
 
 
@@ -97,6 +100,7 @@ class TrainingRun:
         history: History,
         monitor: StructureMonitor | None,
         dtype: torch.dtype,
+        quantitative: str = "full",
     ) -> None:
         self.model, self.train, self.val = model, train, val
         self.loss_function, self.metric_function = loss_function, metric_function
@@ -104,8 +108,11 @@ class TrainingRun:
         self.history, self.monitor = history, monitor
         self.best = BestWeights(history.greater_is_better)
         self.dtype = dtype
+        self.quantitative = quantitative
         self.train_masks: MaskCache | None = None
         self.val_masks: MaskCache | None = None
+        self.row_space: RowSpacePaths | None = None
+        self.projected: FitData | None = None  # the training inputs in row-space form
         self.phase = ""
         self.phase_epochs = 0
         self.finished = False
@@ -120,7 +127,7 @@ class TrainingRun:
         else:
             self.phase = "quantitative" if is_glai else "train"
             if is_glai:
-                self.cachemask_cache_for()
+                self.prepare_quantitative()
         phases.start(self, self.phase)
 
     def switch(
@@ -134,7 +141,7 @@ class TrainingRun:
         self.history.switch_epoch = record.epoch
         if is_glai:
             self.model.freeze_structure()
-            self.cachemask_cache_for(checkpoint_dir)
+            self.prepare_quantitative(checkpoint_dir)
         self.phase, self.phase_epochs = "quantitative", 0
         phases.start(self, self.phase)
         self.best.update(record, self.model)
@@ -153,6 +160,7 @@ class TrainingRun:
             "history": self.history.to_dict(),
             "best": self.best.state_dict(),
             "monitor": self.monitor.state_dict() if self.phase == "structural" else None,
+            "row_space": self.row_space.state_dict() if self.row_space is not None else None,
             "seconds": time.perf_counter() - self.start,
         }
 
@@ -174,7 +182,7 @@ class TrainingRun:
         if state["monitor"] is not None:
             self.monitor.load_state_dict(state["monitor"])
         if isinstance(self.model, GLAI) and self.model.frozen:
-            self.cachemask_cache_for(checkpoint_dir)
+            self.prepare_quantitative(checkpoint_dir, state.get("row_space"))
         phases.start(self, self.phase)
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None:
@@ -191,21 +199,31 @@ class TrainingRun:
         schedule: str,
         epochs: int | None,
     ) -> None:
-        parameters = [p for p in self.model.parameters() if p.requires_grad]
+        trained = self.row_space if self.row_space is not None else self.model
+        parameters = [p for p in trained.parameters() if p.requires_grad]
         self.optimizer = make_optimizer(parameters, lr=lr, weight_decay=weight_decay)
-        self.forward_model = data_parallel(self.model)  # anew: the trainable set changed
+        self.forward_model = data_parallel(trained)  # anew: the trainable set changed
         self.scheduler = None
         if schedule == "cosine":
             steps = epochs * math.ceil(len(self.train) / self.batch_size)
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps)
 
-    def cachemask_cache_for(self, directory: str | os.PathLike | None = None) -> None:
-        """Cache the frozen structure's masks of every fixed input set; with a checkpoint
-        ``directory``, keep them there (or read them back from there)."""
+    def prepare_quantitative(
+        self, directory: str | os.PathLike | None = None, row_space: dict | None = None
+    ) -> None:
+        """Cache the frozen structure's masks of every fixed input set (with a checkpoint
+        ``directory``, keep them there or read them back from there) and, for row-space
+        training, the projected training inputs (``row_space``: its checkpointed state)."""
         if self.train.fixed:
             self.train_masks = mask_cache_for(self.model, self.train, directory, "train")
         if self.val is not None and self.val.fixed:
             self.val_masks = mask_cache_for(self.model, self.val, directory, "val")
+        if self.quantitative == "rowspace":
+            self.row_space = RowSpacePaths(self.model)
+            if row_space is not None:
+                self.row_space.load_state_dict(row_space)
+            projected = self.row_space.project(self.train.inputs)
+            self.projected = FitData(projected, self.train.targets)
 
     def train_epoch(self) -> tuple[float, int | None]:
         """One pass over the training data: (mean loss, first step whose loss was not
@@ -213,7 +231,8 @@ class TrainingRun:
         self.model.train()
         model = self.forward_model
         losses = []
-        batches = self.train.batches(
+        data = self.projected if self.projected is not None else self.train
+        batches = data.batches(
             self.batch_size,
             True,
             self.generator,
@@ -231,6 +250,8 @@ class TrainingRun:
             if self.scheduler is not None:
                 self.scheduler.step()
             losses.append(loss.detach() * len(y))
+        if self.row_space is not None:
+            self.row_space.fold(self.model)
         totals = sum_over_processes(torch.stack(losses))  # per step, over all processes
         finite = torch.isfinite(totals)
         if not bool(finite.all()):

@@ -1,0 +1,87 @@
+"""Row-space training: the paths learn on cached products and fold back into the GLAI."""
+
+import pytest
+import torch
+from tests.problems import small_problem
+
+from glai import GLAI, MLP, StructureMonitor, fit
+from glai.row_space import RowSpacePaths
+
+
+@pytest.mark.parametrize("hidden", [7, [9, 6]], ids=["one-hidden", "two-hidden"])
+def test_forward_on_projected_inputs_equals_the_folded_model(hidden, inputs):
+    model = GLAI(5, hidden, 3).freeze_structure()
+    paths = RowSpacePaths(model)
+    masks = model.masks(inputs)
+    before = model(inputs, masks=masks)
+    assert torch.allclose(paths(paths.project(inputs), masks), before, atol=1e-6)
+    with torch.no_grad():
+        for parameter in paths.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+    moved = paths(paths.project(inputs), masks)
+    assert not torch.allclose(moved, before, atol=1e-3)
+    paths.fold(model)
+    assert torch.allclose(model(inputs, masks=masks), moved, atol=1e-5)
+
+
+def test_needs_a_frozen_glai():
+    with pytest.raises(ValueError, match="frozen"):
+        RowSpacePaths(GLAI(5, 7, 3))
+
+
+def first_weight_residual(weight, basis):
+    """Part of ``weight``'s rows outside the span of ``basis``'s rows."""
+    coefficients = torch.linalg.lstsq(basis.T, weight.T).solution
+    return (weight - (basis.T @ coefficients).T).norm() / weight.norm()
+
+
+def test_fit_trains_the_paths_within_the_first_layer_row_space():
+    train, val = small_problem(n=400, features=12), small_problem(n=100, features=12)
+    model = GLAI(12, [6, 5], 3)
+    history = fit(
+        model,
+        train,
+        val,
+        epochs=8,
+        seed=0,
+        lr=1e-2,
+        quantitative="rowspace",
+        monitor=StructureMonitor(max_structural_epochs=2, threshold=0.0),
+        early_stopping=None,
+    )
+    losses = history.column("train_loss")
+    assert losses[-1] < losses[2]  # the quantitative phase learns
+    basis = model.structure.linears[0].weight  # the paths' first layer at the switch
+    assert not torch.allclose(model.paths[0].weight, basis, atol=1e-3)
+    assert float(first_weight_residual(model.paths[0].weight.detach(), basis)) < 1e-4
+    assert not torch.allclose(model.paths[1].weight, model.structure.linears[1].weight)
+
+
+def test_gradient_is_the_full_gradient_seen_through_the_basis(inputs):
+    """dL/dM = dL/dW'_1 B^T: row-space training is the full problem, reparametrised."""
+    model = GLAI(5, [7, 4], 3).freeze_structure()
+    paths = RowSpacePaths(model)
+    masks = model.masks(inputs)
+    target = torch.randint(3, (len(inputs),))
+    loss = torch.nn.functional.cross_entropy
+    loss(paths(paths.project(inputs), masks), target).backward()
+    loss(model(inputs, masks=masks), target).backward()
+    first = model.paths[0]
+    assert torch.allclose(paths.mix.weight.grad, first.weight.grad @ paths.basis.T, atol=1e-6)
+    assert torch.allclose(paths.mix.bias.grad, first.bias.grad, atol=1e-6)
+    assert model.paths[1].weight.grad is not None
+
+
+@pytest.mark.parametrize(
+    ("model", "train", "message"),
+    [
+        (MLP(6, 8, 3), small_problem(), "needs a GLAI"),
+        (GLAI(6, 8, 3), torch.utils.data.StackDataset(*small_problem()), "tensors"),
+        (GLAI(6, 8, 3), small_problem(), None),
+    ],
+    ids=["mlp", "dataset", "unknown-mode"],
+)
+def test_bad_uses_are_named(model, train, message):
+    quantitative = "rowspace" if message else "lowrank"
+    with pytest.raises(ValueError, match=message or "quantitative must be one of"):
+        fit(model, train, epochs=1, quantitative=quantitative)
