@@ -93,6 +93,7 @@ def test_perf_reports_every_phase(quick_results):
     for key in (
         "mlp_step_seconds",
         "glai_quantitative_step_seconds",
+        "glai_row_space_step_seconds",
         "mask_cache_build_seconds",
         "inference_ms_per_1k_glai",
         "matmul_gflops",
@@ -110,5 +111,5 @@ def test_variants_compare_against_the_equal_width_mlp(quick_results):
     assert result["reference"] == "MLP, equal width"
     assert result["selections"][0]["scores"] == []  # fixed settings, no selection
     names = [s["candidate"] for s in result["summaries"]]
-    assert names[0] == "MLP, equal width" and sum("GLAI" in n for n in names) == 4
+    assert names[0] == "MLP, equal width" and sum("GLAI" in n for n in names) == 7
     assert (out / "variants.md").is_file()

@@ -20,9 +20,9 @@ def plot_accuracy_against_time(
     line per seed, so the time to any target is where a line first crosses it.
 
     The switch (a GLAI's structure frozen; for an MLP given a monitor, its second phase
-    starting) is marked with a dot on the curve.
+    starting) is marked with a dot on the curve. The legend sits right of the axes.
     """
-    figure, axes = plt.subplots(figsize=(7, 4.5))
+    figure, axes = plt.subplots(figsize=(10, 4.5))
     for index, (name, histories) in enumerate(runs.items()):
         colour = f"C{index}"
         for number, history in enumerate(histories):
@@ -45,7 +45,6 @@ def plot_accuracy_against_time(
                     color=colour,
                     markersize=6,
                     markeredgecolor="black",
-                    label=f"{name}: structure frozen" if number == 0 else None,
                 )
     axes.set_xlabel("wall-clock seconds (everything included)")
     axes.set_ylabel(f"best validation {_metric_of(runs)} so far")
@@ -55,7 +54,10 @@ def plot_accuracy_against_time(
         low = sorted(values)[len(values) // 5]
         axes.set_ylim(low, max(values) + 0.1 * (max(values) - low) + 1e-3)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="lower right")
+    if any(h.switch_epoch is not None for hs in runs.values() for h in hs):
+        label = "structure frozen (second phase)"
+        axes.plot([], [], "o", color="white", markeredgecolor="black", label=label)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

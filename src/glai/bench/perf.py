@@ -17,6 +17,7 @@ from glai.block import GLAI
 from glai.mask_cache import MaskCache
 from glai.mlp import MLP
 from glai.parameters import matched_width
+from glai.row_space import RowSpacePaths
 
 IN_FEATURES = 1280
 SAMPLES = 10_000  # one "epoch" of the micro-benchmark
@@ -80,11 +81,15 @@ def measure(width: int, out_features: int, batch: int, repeats: int = 3) -> dict
     structural = GLAI(IN_FEATURES, width, out_features)
     switched = GLAI(IN_FEATURES, width, out_features).freeze_structure()
     cache = MaskCache.build(switched, x)
+    row_space = RowSpacePaths(switched)
     wide = MLP(IN_FEATURES, _equal_parameter_width(width, out_features), out_features)
     steps = {
         "mlp_step": _epoch(_train_step(mlp, x, y), batch),
         "glai_structural_step": _epoch(_train_step(structural, x, y), batch),
         "glai_quantitative_step": _epoch(_train_step(switched, x, y, cache), batch),
+        "glai_row_space_step": _epoch(
+            _train_step(row_space, row_space.project(x), y, cache), batch
+        ),
         "mask_cache_build": lambda: MaskCache.build(switched, x, batch_size=batch),
         "structure_forward": _epoch(lambda i: switched.masks(x[i]), batch),
     }
@@ -135,10 +140,11 @@ def run_perf(out: Path, quick: bool = False, progress: bool = False) -> str:
     ]
     lines = [
         "| width | out | batch | MLP step s/10k | GLAI structural | GLAI quantitative "
-        "| quant./MLP | mask cache build | structure forward | inference ms/1k: MLP eq. "
-        "params / MLP eq. width / GLAI | GLAI/MLP eq. params | quant. GFLOP/s (matmul) "
+        "| quant./MLP | row-space step | row-space/MLP | mask cache build "
+        "| structure forward | inference ms/1k: MLP eq. params / MLP eq. width / GLAI "
+        "| GLAI/MLP eq. params | quant. GFLOP/s (matmul) "
         "| peak MB: MLP / quant. |",
-        "|" + "---:|" * 13,
+        "|" + "---:|" * 15,
     ]
     for r in rows:
         mlp, quantitative = r["mlp_step_seconds"], r["glai_quantitative_step_seconds"]
@@ -151,6 +157,8 @@ def run_perf(out: Path, quick: bool = False, progress: bool = False) -> str:
             f"{r['glai_structural_step_seconds']:.3f}",
             f"{quantitative:.3f}",
             f"{quantitative / mlp:.2f}",
+            f"{r['glai_row_space_step_seconds']:.3f}",
+            f"{r['glai_row_space_step_seconds'] / mlp:.2f}",
             f"{r['mask_cache_build_seconds']:.3f}",
             f"{r['structure_forward_seconds']:.3f}",
             f"{wide:.2f} / {r['inference_ms_per_1k_mlp_equal_width']:.2f} / {glai:.2f}",
@@ -163,8 +171,9 @@ def run_perf(out: Path, quick: bool = False, progress: bool = False) -> str:
     note = (
         f"Input {IN_FEATURES} features; times are medians over repeats of a "
         f"{SAMPLES:,}-sample epoch with Adam; 'structure forward' is one pass of the frozen "
-        "structure over the epoch (the mask cache's lower bound); matmul GFLOP/s is "
-        "torch.matmul at the first layer's shape."
+        "structure over the epoch (the mask cache's lower bound); 'row-space step' is a "
+        "quantitative step of `fit(quantitative='rowspace')` on the projected inputs; "
+        "matmul GFLOP/s is torch.matmul at the first layer's shape."
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "perf.json").write_text(

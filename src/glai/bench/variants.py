@@ -19,11 +19,10 @@ LR = 1e-3
 
 
 def variant_candidates(splits: Splits, mlp_hidden: int, options: dict) -> list[Candidate]:
-    """GLAI's variants, the equal-width MLP, and that MLP with the earliest variant's
-    two-phase schedule (to separate freezing from scheduling)."""
+    """GLAI's variants, the equal-width MLP, and that MLP with the early switches'
+    two-phase schedules (to separate freezing from scheduling)."""
     width = matched_width(splits.in_features, mlp_hidden, splits.classes)
     n, c = splits.in_features, splits.classes
-    early = StructureMonitor(threshold=0.0, max_structural_epochs=4)
     base = {**options, "structural_lr": LR}
 
     def glai() -> GLAI:
@@ -32,19 +31,23 @@ def variant_candidates(splits: Splits, mlp_hidden: int, options: dict) -> list[C
     def mlp() -> MLP:
         return MLP(n, width, c)
 
+    def after(epochs: int) -> dict:
+        """Switch after ``epochs`` structural epochs, then a tenth of the rate."""
+        monitor = StructureMonitor(threshold=0.0, max_structural_epochs=epochs)
+        return {**base, "monitor": monitor, "lr": LR / 10}
+
+    row_space = {"quantitative": "rowspace"}
     return [
         Candidate(EQUAL_WIDTH, mlp, base),
-        Candidate(
-            "MLP, equal width, switch after 4 epochs, lr/10",
-            mlp,
-            {**base, "monitor": early, "lr": LR / 10},
-        ),
+        Candidate("MLP, equal width, switch after 4 epochs, lr/10", mlp, after(4)),
+        Candidate("MLP, equal width, switch after 2 epochs, lr/10", mlp, after(2)),
         Candidate("GLAI, quantitative lr = structural lr", glai, {**base, "lr": LR}),
         Candidate("GLAI, quantitative lr x3", glai, {**base, "lr": 3 * LR}),
         Candidate("GLAI, quantitative lr /10", glai, {**base, "lr": LR / 10}),
-        Candidate(
-            "GLAI, switch after 4 epochs, lr/10", glai, {**base, "monitor": early, "lr": LR / 10}
-        ),
+        Candidate("GLAI, switch after 4 epochs, lr/10", glai, after(4)),
+        Candidate("GLAI, switch after 2 epochs, lr/10", glai, after(2)),
+        Candidate("GLAI, row space, lr/10", glai, {**base, "lr": LR / 10, **row_space}),
+        Candidate("GLAI, switch after 2 epochs, row space, lr/10", glai, after(2) | row_space),
     ]
 
 
