@@ -44,7 +44,7 @@ def test_fit_predict_inspect_round_trip(table, tmp_path, capsys):
 
 def test_npz_regression_to_stdout(tmp_path, capsys):
     rng = np.random.default_rng(1)
-    x = rng.normal(size=(100, 3))
+    x = rng.normal(size=(100, 20))  # wider than the hidden layer, where row space pays
     np.savez(tmp_path / "r.npz", X=x, y=x[:, 0] * 0.5 + 0.1)
     model = tmp_path / "r.safetensors"
     command = ["fit", str(tmp_path / "r.npz"), "--out", str(model), "--quantitative", "rowspace"]

@@ -5,12 +5,15 @@ import torch
 from tests.problems import small_problem
 
 from glai import GLAI, MLP, StructureMonitor, fit
+from glai.losses import nt_xent
 from glai.row_space import RowSpacePaths
 
 
-@pytest.mark.parametrize("hidden", [7, [9, 6]], ids=["one-hidden", "two-hidden"])
-def test_forward_on_projected_inputs_equals_the_folded_model(hidden, inputs):
-    model = GLAI(5, hidden, 3).freeze_structure()
+@pytest.mark.parametrize(
+    ("hidden", "bias"), [(7, True), ([9, 6], True), ([9, 6], False)], ids=["one", "two", "no-bias"]
+)
+def test_forward_on_projected_inputs_equals_the_folded_model(hidden, bias, inputs):
+    model = GLAI(5, hidden, 3, bias=bias).freeze_structure()
     paths = RowSpacePaths(model)
     masks = model.masks(inputs)
     before = model(inputs, masks=masks)
@@ -85,3 +88,30 @@ def test_bad_uses_are_named(model, train, message):
     quantitative = "rowspace" if message else "lowrank"
     with pytest.raises(ValueError, match=message or "quantitative must be one of"):
         fit(model, train, epochs=1, quantitative=quantitative)
+
+
+def test_multi_view_inputs_train_a_projection_head():
+    """(n, views, features) inputs with NT-Xent, as for a SimCLR projection head."""
+    base = torch.randn(64, 10)
+    views = torch.stack([base + 0.1 * torch.randn_like(base) for _ in range(2)], 1)
+    model = GLAI(10, 8, 4)
+    history = fit(
+        model,
+        (views, torch.zeros(64)),
+        loss=nt_xent,
+        epochs=6,
+        batch_size=16,
+        seed=0,
+        lr=1e-2,
+        quantitative="rowspace",
+        monitor=StructureMonitor(max_structural_epochs=1, threshold=0.0),
+        early_stopping=None,
+    )
+    losses = history.column("train_loss")
+    assert losses[-1] < losses[1]
+    assert model(views).shape == (64, 2, 4)
+
+
+def test_a_first_layer_as_wide_as_the_input_is_warned_about():
+    with pytest.warns(UserWarning, match="no cheaper"):
+        fit(GLAI(6, 6, 3), small_problem(), epochs=1, quantitative="rowspace")

@@ -6,6 +6,7 @@ import copy
 import logging
 import os
 import time
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -167,6 +168,13 @@ def fit(
         raise ValueError(
             "quantitative='rowspace' trains a GLAI's paths on cached products of fixed "
             "inputs: it needs a GLAI and (X, y) tensors (or a TensorDataset) as train"
+        )
+    if quantitative == "rowspace" and model.hidden_features[0] >= model.in_features:
+        warnings.warn(
+            f"quantitative='rowspace' is no cheaper than 'full' when the first hidden layer "
+            f"({model.hidden_features[0]} units) is as wide as the input "
+            f"({model.in_features} features); it pays when it is narrower",
+            stacklevel=2,
         )
     if monitor is None and is_glai and not model.frozen:
         monitor = StructureMonitor()
