@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from glai import MLP
+from glai import GLAI, MLP, StructureMonitor
 from glai.comparison import (
     Candidate,
     RunResult,
@@ -67,6 +67,29 @@ def test_runs_are_interleaved_by_seed_and_reproducible():
     results = run_candidates(candidates, data, data, data, seeds=[0, 1])
     assert [(r.candidate, r.seed) for r in results] == [("a", 0), ("b", 0), ("a", 1), ("b", 1)]
     assert results[0].history.column("train_loss") == results[1].history.column("train_loss")
+
+
+def test_every_candidate_is_warmed_up_before_the_timed_runs():
+    x = torch.randn(60, 4)
+    data = (x, (x[:, 0] > 0).long())
+    calls = []
+
+    def builder(name):
+        def build():
+            calls.append(name)
+            return GLAI(4, 8, 2) if name == "glai" else MLP(4, 8, 2)
+
+        return build
+
+    monitor = StructureMonitor(threshold=0.0, max_structural_epochs=3)
+    candidates = [
+        Candidate("mlp", builder("mlp"), {"epochs": 3}),
+        Candidate("glai", builder("glai"), {"epochs": 3, "monitor": monitor}),
+    ]
+    results = run_candidates(candidates, data, data, data, seeds=[0])
+    assert calls == ["mlp", "glai", "mlp", "glai"]  # one untimed run each, then the seeds
+    assert len(results[0].history) == 3  # the timed runs keep their own options
+    assert results[1].history.column("phase").count("quantitative") == 3
 
 
 def test_standard_candidates_match_parameters():

@@ -110,3 +110,14 @@ def test_cpu_and_generic_packing_agree(width, monkeypatch):
     shifts = torch.arange(8, dtype=torch.uint8)
     expected = (generic.view(7, -1, 8) << shifts).sum(-1, dtype=torch.uint8)
     assert torch.equal(fast, expected)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_built_from_first_products_equals_built_from_inputs(hidden, bias):
+    model = GLAI(5, hidden, 3, bias=bias).freeze_structure()
+    x = torch.randn(50, 5)
+    products = x @ model.structure[0].weight.detach().T
+    direct = MaskCache.build(model, x, batch_size=16)
+    shortcut = MaskCache.build(model, x, batch_size=16, first_products=products)
+    assert all(torch.equal(a, b) for a, b in zip(direct.packed, shortcut.packed))

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from glai.block import GLAI
 from glai.history import History
 from glai.mlp import MLP
+from glai.monitor import StructureMonitor
 from glai.parameters import count_parameters, matched_width
 from glai.trainer import fit
 
@@ -70,6 +71,26 @@ class RunResult:
         }
 
 
+WARM_UP_SAMPLES = 512
+
+
+def warm_up(
+    candidates: Sequence[Candidate],
+    train: tuple[torch.Tensor, torch.Tensor],
+    val: tuple[torch.Tensor, torch.Tensor],
+) -> None:
+    """Train each candidate once, untimed, for a few epochs on the first samples, so that
+    the first timed run pays no one-time costs (allocator, thread pools, first calls)
+    that the others do not."""
+    first = tuple(part[:WARM_UP_SAMPLES] for part in train)
+    checked = tuple(part[:WARM_UP_SAMPLES] for part in val)
+    for candidate in candidates:
+        short = {"epochs": 1}
+        if "monitor" in candidate.fit_options:
+            short["monitor"] = StructureMonitor(threshold=0.0, max_structural_epochs=1)
+        candidate.train(first, checked, seed=0, **short)
+
+
 @torch.no_grad()
 def accuracy(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor]) -> float:
     """Share of ``data``'s samples whose arg-max output is the label."""
@@ -116,6 +137,7 @@ def run_candidates(
         progress: show a progress bar over runs.
     """
     score = evaluate or (lambda model: accuracy(model, test))
+    warm_up(candidates, train, val)
     results = []
     runs = [(seed, candidate) for seed in seeds for candidate in candidates]
     for seed, candidate in tqdm(runs, disable=not progress, desc="runs"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from glai.block import GLAI
+from glai.mlp import MLP
 from glai.validation import check_features, check_positive_int
 
 _BITS = 8
@@ -104,6 +106,7 @@ class MaskCache(Dataset):
         inputs: torch.Tensor | Dataset,
         batch_size: int = 4096,
         progress: bool = False,
+        first_products: torch.Tensor | None = None,
     ) -> MaskCache:
         """Compute and pack the masks of ``model`` for every input, a batch at a time.
 
@@ -115,6 +118,9 @@ class MaskCache(Dataset):
                 ``(x, ...)``.
             batch_size: samples per batch.
             progress: show a progress bar.
+            first_products: ``inputs @ W_1^T`` for the structure's first weight ``W_1``,
+                if already computed (row-space training computes it): the masks start from
+                it, and that product is not computed twice.
         """
         check_positive_int(batch_size, "batch_size")
         device = model.structure[0].weight.device
@@ -128,11 +134,15 @@ class MaskCache(Dataset):
                 batch[0] if isinstance(batch, (tuple, list)) else batch
                 for batch in DataLoader(inputs, batch_size=batch_size)
             )
+        masks_of = model.masks
+        if first_products is not None:
+            batches = first_products.split(batch_size)
+            masks_of = functools.partial(_masks_from_first_products, model.structure)
         total = -(-len(inputs) // batch_size)
         packed: list[list[torch.Tensor]] = [[] for _ in model.hidden_features]
         sample_shape = ()
         for batch in tqdm(batches, total=total, disable=not progress, desc="masks"):
-            for layer, mask in zip(packed, model.masks(batch.to(device, non_blocking=True))):
+            for layer, mask in zip(packed, masks_of(batch.to(device, non_blocking=True))):
                 sample_shape = tuple(mask.shape[1:-1])
                 layer.append(pack_bits(mask.reshape(len(mask), -1)))
         return cls([torch.cat(layer) for layer in packed], model.hidden_features, sample_shape)
@@ -214,3 +224,11 @@ class MaskCache(Dataset):
         """Batched fetch for ``DataLoader``: one tuple of masks per index."""
         masks = self[torch.as_tensor(indices)]
         return list(zip(*(layer.unbind(0) for layer in masks)))
+
+
+@torch.no_grad()
+def _masks_from_first_products(structure: MLP, products: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The masks of inputs whose product with the structure's first weight is given."""
+    bias = structure[0].bias
+    first = products + bias if bias is not None else products
+    return tuple(z > 0 for z in structure.pre_activations_from(first))

@@ -79,11 +79,16 @@ class MLP(nn.Sequential):
         """Yield each hidden layer's pre-activation ``z_l``, each ``(batch, width_l)``."""
         first = self[0]
         check_features(x, first.in_features, first.weight.dtype, device=first.weight.device)
-        hidden = x
-        for linear in self.linears[:-1]:
-            pre_activation = linear(hidden)
+        return self.pre_activations_from(first(x))
+
+    def pre_activations_from(self, first: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Yield ``first``, the first hidden layer's pre-activation ``z_1`` computed
+        elsewhere, then those of the later hidden layers."""
+        pre_activation = first
+        yield pre_activation
+        for linear in self.linears[1:-1]:
+            pre_activation = linear(torch.relu(pre_activation))
             yield pre_activation
-            hidden = torch.relu(pre_activation)
 
     def extra_repr(self) -> str:
         return (

@@ -214,16 +214,21 @@ class TrainingRun:
         """Cache the frozen structure's masks of every fixed input set (with a checkpoint
         ``directory``, keep them there or read them back from there) and, for row-space
         training, the projected training inputs (``row_space``: its checkpointed state)."""
-        if self.train.fixed:
-            self.train_masks = mask_cache_for(self.model, self.train, directory, "train")
-        if self.val is not None and self.val.fixed:
-            self.val_masks = mask_cache_for(self.model, self.val, directory, "val")
+        first_products = None
         if self.quantitative == "rowspace":
             self.row_space = RowSpacePaths(self.model)
             if row_space is not None:
                 self.row_space.load_state_dict(row_space)
             projected = self.row_space.project(self.train.inputs)
             self.projected = FitData(projected, self.train.targets)
+            if torch.equal(self.row_space.basis, self.model.structure[0].weight):
+                first_products = projected  # at the switch: the structure's own products
+        if self.train.fixed:
+            self.train_masks = mask_cache_for(
+                self.model, self.train, directory, "train", first_products
+            )
+        if self.val is not None and self.val.fixed:
+            self.val_masks = mask_cache_for(self.model, self.val, directory, "val")
 
     def train_epoch(self) -> tuple[float, int | None]:
         """One pass over the training data: (mean loss, first step whose loss was not
@@ -313,11 +318,16 @@ class BestWeights:
 
 
 def mask_cache_for(
-    model: GLAI, data: FitData, directory: str | os.PathLike | None, name: str
+    model: GLAI,
+    data: FitData,
+    directory: str | os.PathLike | None,
+    name: str,
+    first_products: torch.Tensor | None = None,
 ) -> MaskCache:
     """The mask cache of ``data``: read from ``directory`` if it holds one, else built (and
-    kept there when a directory is given). With several processes each builds the masks
-    of its ``DistributedSampler`` shard and the shards are gathered."""
+    kept there when a directory is given), from ``first_products`` if given (see
+    :meth:`MaskCache.build`). With several processes each builds the masks of its
+    ``DistributedSampler`` shard and the shards are gathered."""
     if world()[1] > 1:
         indices = shard_indices(len(data))
         local = MaskCache.build(model, data.inputs[indices.to(data.inputs.device)])
@@ -328,7 +338,7 @@ def mask_cache_for(
         cache = MaskCache.load(path)
         if len(cache) == len(data):
             return cache.to(data.inputs.device)
-    cache = MaskCache.build(model, data.inputs)
+    cache = MaskCache.build(model, data.inputs, first_products=first_products)
     if path is not None:
         cache.save(path)
     return cache
