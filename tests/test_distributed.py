@@ -13,14 +13,14 @@ from glai.distributed import gather_rows, shard_indices, world
 
 def data():
     generator = torch.Generator().manual_seed(0)
-    x = torch.randn(240, 6, generator=generator)
+    x = torch.randn(240, 16, generator=generator)
     y = (x[:, 0] - x[:, 1] > 0).long()
     return (x[:200], y[:200]), (x[200:], y[200:])
 
 
-def train() -> dict:
+def train(quantitative: str) -> dict:
     torch.manual_seed(0)
-    model = glai.GLAI(6, [12, 8], 2)
+    model = glai.GLAI(16, [12, 8], 2)
     train_set, val_set = data()
     history = glai.fit(
         model,
@@ -31,6 +31,7 @@ def train() -> dict:
         seed=0,
         early_stopping=None,
         monitor=glai.StructureMonitor(max_structural_epochs=2),
+        quantitative=quantitative,
     )
     return {
         "state": model.state_dict(),
@@ -39,7 +40,7 @@ def train() -> dict:
     }
 
 
-def worker(rank: int, size: int, port: int, results) -> None:
+def worker(rank: int, size: int, port: int, quantitative: str, results) -> None:
     dist.init_process_group(
         "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=size
     )
@@ -47,7 +48,7 @@ def worker(rank: int, size: int, port: int, results) -> None:
         assert world() == (rank, size)
         indices = shard_indices(10)
         rows = gather_rows(indices.float().unsqueeze(1) * 2, indices, 10)
-        result = train()
+        result = train(quantitative)
         result["gathered"] = rows.squeeze(1)
         results[rank] = result
     finally:
@@ -61,11 +62,12 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_process():
-    single = train()
+@pytest.mark.parametrize("quantitative", ["full", "rowspace"])
+def test_two_processes_match_one_process(quantitative):
+    single = train(quantitative)
     with mp.Manager() as manager:
         results = manager.dict()
-        mp.spawn(worker, args=(2, free_port(), results), nprocs=2, join=True)
+        mp.spawn(worker, args=(2, free_port(), quantitative, results), nprocs=2, join=True)
         results = dict(results)
     for rank in (0, 1):
         assert torch.equal(results[rank]["gathered"], torch.arange(10.0) * 2)
