@@ -37,6 +37,7 @@ def test_settings_write_json_tables_and_plots(quick_results, setting):
         "MLP, equal width",
         "MLP, equal width, GLAI's two-phase schedule",
         "GLAI",
+        "GLAI, row space",
         "linear head",
     ]
     assert result["environment"]["torch"]

@@ -15,7 +15,12 @@ import torch
 from tqdm.auto import tqdm
 
 from glai.bench.data import feature_splits
-from glai.bench.protocol import SCHEDULE_ABLATION, benchmark_candidates, environment
+from glai.bench.protocol import (
+    GLAI_ROW_SPACE,
+    SCHEDULE_ABLATION,
+    benchmark_candidates,
+    environment,
+)
 from glai.bench.settings import Budget
 from glai.comparison import GLAI_NAME, Candidate
 from glai.monitor import StructureMonitor
@@ -69,13 +74,14 @@ def head_accuracy(candidate: Candidate, episode: Episode, seed: int) -> tuple[fl
 
 
 def few_shot_candidates(in_features: int, mlp_hidden: int, steps: int) -> list[Candidate]:
-    """The benchmark's five heads, trained for at most ``steps`` full-batch steps: GLAI and
-    the schedule ablation spend at most half of them in their structural phase."""
+    """The benchmark's six heads, trained for at most ``steps`` full-batch steps: GLAI (in
+    both modes) and the schedule ablation spend at most half of them in their structural
+    phase."""
     half = steps // 2
     monitor = StructureMonitor(max_structural_epochs=half)
     candidates = []
     for candidate in benchmark_candidates(in_features, mlp_hidden, WAYS, {"epochs": steps}):
-        if candidate.name in (GLAI_NAME, SCHEDULE_ABLATION):
+        if candidate.name in (GLAI_NAME, GLAI_ROW_SPACE, SCHEDULE_ABLATION):
             options = {**candidate.fit_options, "monitor": monitor, "epochs": steps - half}
             candidate = replace(candidate, fit_options=options)
         candidates.append(candidate)

@@ -34,6 +34,7 @@ from glai.plots import plot_accuracy_against_time
 
 SCHEDULE_ABLATION = "MLP, equal width, GLAI's two-phase schedule"
 LINEAR_HEAD = "linear head"
+GLAI_ROW_SPACE = "GLAI, row space"
 
 
 def environment() -> dict:
@@ -59,8 +60,9 @@ def environment() -> dict:
 def benchmark_candidates(
     in_features: int, mlp_hidden: int, out_features: int, options: Mapping[str, Any]
 ) -> list[Candidate]:
-    """The five models of every setting: the paper's three, a linear head, and the
-    equal-width MLP trained with GLAI's two-phase schedule (the schedule-only ablation)."""
+    """The six models of every setting: the paper's three, GLAI with row-space training, a
+    linear head, and the equal-width MLP trained with GLAI's two-phase schedule (the
+    schedule-only ablation)."""
     width = matched_width(in_features, mlp_hidden, out_features)
     base = dict(options)
     return [
@@ -72,6 +74,11 @@ def benchmark_candidates(
             {**base, "monitor": StructureMonitor()},
         ),
         Candidate(GLAI_NAME, lambda: GLAI(in_features, width, out_features), base),
+        Candidate(
+            GLAI_ROW_SPACE,
+            lambda: GLAI(in_features, width, out_features),
+            {**base, "quantitative": "rowspace"},
+        ),
         Candidate(LINEAR_HEAD, lambda: nn.Linear(in_features, out_features), base),
     ]
 
