@@ -150,6 +150,7 @@ def plot_speedups(
     models = [m for m in dict.fromkeys(m for s in speedups.values() for m in s) if m != reference]
     figure, panels = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
     width = 0.8 / max(1, len(models))
+    labelled: set[str] = set()  # each model named once, at its first bar
     for axes, key, title in (
         (panels[0], "speedup", "to the MVA"),
         (panels[1], "speedup_99", "to 99% of the MVA"),
@@ -177,20 +178,21 @@ def plot_speedups(
                     color=f"C{index}",
                     yerr=error,
                     capsize=3,
-                    label=model if position == 0 else None,
+                    label=None if model in labelled else model,
                     alpha=0.85,
                 )
+                labelled.add(model)
         axes.axhline(1.0, color="black", linewidth=1, linestyle="--")
         axes.set_xticks(range(len(settings)), settings)
+        axes.set_xlim(-0.5, len(settings) - 0.5)  # annotations do not widen the limits
         axes.set_title(f"speedup {title} of the {reference}", fontsize=9)
         axes.grid(alpha=0.3, axis="y")
     panels[0].set_ylabel("speedup (geometric mean, 95% interval)")
-    legend = {}
+    handles = {}
     for axes in panels:
-        for handle, label in zip(*axes.get_legend_handles_labels()):
-            legend.setdefault(label, handle)
-    ordered = [m for m in models if m in legend]
-    panels[1].legend([legend[m] for m in ordered], ordered, fontsize=7, loc="upper right")
+        handles.update(zip(*reversed(axes.get_legend_handles_labels())))
+    ordered = [m for m in models if m in handles]
+    panels[1].legend([handles[m] for m in ordered], ordered, fontsize=7, loc="upper right")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

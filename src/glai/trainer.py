@@ -109,8 +109,9 @@ def fit(
             the first path layer ``W'_1`` and that layer then learns only within the span
             of its rows (``W'_1 <- M W'_1``, ``M`` square, the identity at first), so no
             step reads the inputs: the first layer costs ``width_1`` instead of
-            ``in_features`` multiplications per unit and sample. Needs tensor training
-            data; see BENCHMARKS.md for where it pays and what it costs.
+            ``in_features`` multiplications per unit and sample (weight decay acts on
+            ``M``). Needs tensor training data, and pays only when the first hidden layer
+            is narrower than the input; see BENCHMARKS.md for what it saves and costs.
         structural_lr: learning rate of the structural phase.
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory
             ``(params, lr, weight_decay) -> Optimizer``; a fresh one starts each phase.
