@@ -4,7 +4,7 @@ import pytest
 import torch
 from tests.problems import small_problem
 
-from glai import GLAI, MLP, StructureMonitor, fit
+from glai import GLAI, MLP, MaskCache, StructureMonitor, fit
 from glai.losses import nt_xent
 from glai.row_space import RowSpacePaths
 
@@ -115,3 +115,30 @@ def test_multi_view_inputs_train_a_projection_head():
 def test_a_first_layer_as_wide_as_the_input_is_warned_about():
     with pytest.warns(UserWarning, match="no cheaper"):
         fit(GLAI(6, 6, 3), small_problem(), epochs=1, quantitative="rowspace")
+
+
+@pytest.mark.parametrize("trained_paths", [False, True], ids=["at-switch", "trained-paths"])
+def test_the_cached_masks_are_the_structures(trained_paths, monkeypatch):
+    """At the switch the masks come from the row-space products; when the paths' first layer
+    differs from the structure's (a GLAI trained before), from the inputs."""
+    train = small_problem(n=300, features=12)
+    model = GLAI(12, [6, 4], 3).freeze_structure()
+    if trained_paths:
+        with torch.no_grad():
+            model.paths[0].weight.add_(0.5 * torch.randn_like(model.paths[0].weight))
+    basis = model.paths[0].weight.detach().clone()
+    built = []
+    build = MaskCache.build.__func__
+
+    def spy(cls, *args, **kwargs):
+        built.append((build(cls, *args, **kwargs), kwargs.get("first_products") is not None))
+        return built[-1][0]
+
+    monkeypatch.setattr(MaskCache, "build", classmethod(spy))
+    fit(model, train, epochs=3, seed=0, lr=1e-2, quantitative="rowspace", early_stopping=None)
+    ((cache, from_products),) = built
+    assert from_products != trained_paths
+    expected = model.masks(train[0])
+    assert all(torch.equal(cache.get(torch.arange(300))[i], m) for i, m in enumerate(expected))
+    assert float(first_weight_residual(model.paths[0].weight.detach(), basis)) < 1e-4
+    assert not torch.allclose(model.paths[0].weight, basis, atol=1e-3)
