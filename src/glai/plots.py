@@ -190,7 +190,8 @@ def plot_speedups(
     panels[0].set_ylabel("speedup (geometric mean, 95% interval)")
     handles = {}
     for axes in panels:
-        handles.update(zip(*reversed(axes.get_legend_handles_labels())))
+        bars, labels = axes.get_legend_handles_labels()
+        handles.update(zip(labels, bars))
     ordered = [m for m in models if m in handles]
     panels[1].legend([handles[m] for m in ordered], ordered, fontsize=7, loc="upper right")
     figure.tight_layout()

@@ -15,14 +15,9 @@ import torch
 from tqdm.auto import tqdm
 
 from glai.bench.data import feature_splits
-from glai.bench.protocol import (
-    GLAI_ROW_SPACE,
-    SCHEDULE_ABLATION,
-    benchmark_candidates,
-    environment,
-)
+from glai.bench.protocol import benchmark_candidates, environment, is_two_phase
 from glai.bench.settings import Budget
-from glai.comparison import GLAI_NAME, Candidate
+from glai.comparison import Candidate
 from glai.monitor import StructureMonitor
 
 WAYS = 5
@@ -81,7 +76,7 @@ def few_shot_candidates(in_features: int, mlp_hidden: int, steps: int) -> list[C
     monitor = StructureMonitor(max_structural_epochs=half)
     candidates = []
     for candidate in benchmark_candidates(in_features, mlp_hidden, WAYS, {"epochs": steps}):
-        if candidate.name in (GLAI_NAME, GLAI_ROW_SPACE, SCHEDULE_ABLATION):
+        if is_two_phase(candidate):
             options = {**candidate.fit_options, "monitor": monitor, "epochs": steps - half}
             candidate = replace(candidate, fit_options=options)
         candidates.append(candidate)

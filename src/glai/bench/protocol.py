@@ -83,6 +83,11 @@ def benchmark_candidates(
     ]
 
 
+def is_two_phase(candidate: Candidate) -> bool:
+    """Whether the candidate trains in two phases: a GLAI, or an MLP given a monitor."""
+    return "monitor" in candidate.fit_options or isinstance(candidate.build(), GLAI)
+
+
 def grid_for(candidate: Candidate, learning_rates: Sequence[float]) -> list[dict]:
     """The same budget for every model: two trainings per learning rate.
 
@@ -90,8 +95,7 @@ def grid_for(candidate: Candidate, learning_rates: Sequence[float]) -> list[dict
     rate (the first one's, or a tenth of it); a single-phase model varies its schedule
     (cosine or constant).
     """
-    two_phase = "monitor" in candidate.fit_options or isinstance(candidate.build(), GLAI)
-    if two_phase:
+    if is_two_phase(candidate):
         return [
             {"structural_lr": lr, "lr": lr * ratio} for lr in learning_rates for ratio in (1.0, 0.1)
         ]
