@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from glai.bench.fewshot import WAYS, protonet_accuracy, sample_episode
-from glai.bench.runner import run_bench
-from glai.fashion_mnist import fashion_mnist_available
+from glai_bench.fashion_mnist import fashion_mnist_available
+from glai_bench.fewshot import WAYS, protonet_accuracy, sample_episode
+from glai_bench.runner import run_bench
 
 needs_data = pytest.mark.skipif(
     not fashion_mnist_available(), reason="dataset-fashion-mnist not installed"

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import glai
-from glai.checkpoint import checkpoint_path, read_checkpoint
+from glai.training.checkpoint import checkpoint_path, read_checkpoint
 
 SCRIPT = """
 import os, signal, sys, torch, glai

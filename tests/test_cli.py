@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from glai.cli import main
+from glai.cli.main import main
 
 
 @pytest.fixture
@@ -137,6 +137,9 @@ def test_predict_with_the_wrong_feature_count(table, tmp_path, capsys):
 
 def test_the_console_script_is_installed():
     result = subprocess.run(
-        [sys.executable, "-m", "glai.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "glai.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "demo" in result.stdout and "inspect" in result.stdout

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from glai import GLAI, MLP, StructureMonitor
-from glai.comparison import (
+from glai_bench.comparison import (
     Candidate,
     RunResult,
     markdown_table,

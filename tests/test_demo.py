@@ -1,7 +1,7 @@
 import pytest
 
-from glai.demo import run_demo
-from glai.fashion_mnist import fashion_mnist_available
+from glai_bench.demo import run_demo
+from glai_bench.fashion_mnist import fashion_mnist_available
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import glai
-from glai.distributed import gather_rows, shard_indices, world
+from glai.training.distributed import gather_rows, shard_indices, world
 
 
 def data():

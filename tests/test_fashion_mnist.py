@@ -3,7 +3,7 @@ import gzip
 import numpy as np
 import pytest
 
-from glai.fashion_mnist import fashion_mnist_available, load_fashion_mnist, read_idx
+from glai_bench.fashion_mnist import fashion_mnist_available, load_fashion_mnist, read_idx
 
 
 def idx_bytes(array):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from glai.features import extract_features
+from glai.io.features import extract_features
 
 
 class CountingBackbone(nn.Module):

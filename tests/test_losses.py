@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from glai.losses import nt_xent
+from glai.nn.losses import nt_xent
 
 
 def reference_nt_xent(a, b, temperature):

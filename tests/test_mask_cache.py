@@ -4,7 +4,7 @@ from torch.utils.data import DataLoader, StackDataset, TensorDataset
 
 from conftest import DEPTHS
 from glai import GLAI, MaskCache
-from glai.mask_cache import pack_bits, unpack_bits
+from glai.nn.mask_cache import pack_bits, unpack_bits
 
 
 @pytest.mark.parametrize("width", [1, 7, 8, 9, 64, 100], ids=str)

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from glai import GLAI, MaskCache
-from glai.features import load_features
+from glai.io.features import load_features
 
 SCRIPT = """
 import sys, threading, time
 import torch, glai
-from glai.features import load_features
+from glai.io.features import load_features
 
 def anonymous_kb():
     for line in open("/proc/self/status"):

@@ -1,4 +1,4 @@
-from glai.plots import plot_accuracy_against_time, plot_pruning, plot_structure_change
+from glai_bench.plots import plot_accuracy_against_time, plot_pruning, plot_structure_change
 from test_history import history
 
 PNG = b"\x89PNG"

@@ -5,8 +5,8 @@ import torch
 from tests.problems import small_problem
 
 from glai import GLAI, MLP, MaskCache, StructureMonitor, fit
-from glai.losses import nt_xent
-from glai.row_space import RowSpacePaths
+from glai.nn.losses import nt_xent
+from glai.training.row_space import RowSpacePaths
 
 
 @pytest.mark.parametrize(

@@ -1,1 +1,0 @@
-"""``glai bench``: the paper's use cases measured against strong baselines on real data."""

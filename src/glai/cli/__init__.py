@@ -1,0 +1,5 @@
+"""The ``glai`` command."""
+
+from glai.cli.main import main
+
+__all__ = ["main"]

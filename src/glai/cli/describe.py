@@ -1,0 +1,73 @@
+"""A readable description of a saved model: sizes, parameters, switch, path norms."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from glai.io.models import load, read_info
+from glai.nn.block import GLAI
+from glai.nn.parameters import count_parameters
+from glai.nn.pruning import path_norms
+
+
+def describe_model_file(path: str | os.PathLike) -> dict:
+    """Facts about the model in ``path`` as a JSON-ready dict.
+
+    Keys: ``kind``, ``in_features``, ``hidden_features``, ``out_features``, ``parameters``,
+    ``trainable_parameters``, ``frozen``, ``estimator`` (if saved by
+    :func:`glai.estimators.save_estimator`), ``epochs``, ``switch_epoch``,
+    ``best_epoch``, ``best_metric``, ``metric``, and for a GLAI ``path_norms``: per hidden
+    layer the min, median and max path norm and the share of units under 1% of the max.
+    """
+    model = load(path)
+    info = read_info(path)["info"]
+    history = info.get("history", {})
+    records = history.get("records", [])
+    best_epoch = history.get("best_epoch")
+    description = {
+        "kind": type(model).__name__,
+        "in_features": model.in_features,
+        "hidden_features": model.hidden_features,
+        "out_features": model.out_features,
+        "parameters": count_parameters(model),
+        "trainable_parameters": count_parameters(model, trainable_only=True),
+        "frozen": bool(getattr(model, "frozen", False)),
+        "estimator": info.get("estimator"),
+        "epochs": len(records) or None,
+        "switch_epoch": history.get("switch_epoch"),
+        "best_epoch": best_epoch,
+        "metric": history.get("metric"),
+        "best_metric": records[best_epoch - 1]["val_metric"] if best_epoch else None,
+    }
+    if isinstance(model, GLAI):
+        description["path_norms"] = [_norm_summary(norms) for norms in path_norms(model)]
+    return description
+
+
+def _norm_summary(norms: torch.Tensor) -> dict:
+    top = float(norms.max())
+    return {
+        "min": float(norms.min()),
+        "median": float(norms.median()),
+        "max": top,
+        "under_1_percent_of_max": float((norms < 0.01 * top).float().mean()) if top > 0 else 1.0,
+    }
+
+
+def format_description(description: dict) -> str:
+    """The description as aligned ``key: value`` lines."""
+    lines = []
+    for key, value in description.items():
+        if key == "path_norms":
+            for layer, summary in enumerate(value):
+                lines.append(
+                    f"path norms, layer {layer}: min {summary['min']:.4g}, median "
+                    f"{summary['median']:.4g}, max {summary['max']:.4g}, "
+                    f"{100 * summary['under_1_percent_of_max']:.1f}% of units under 1% of max"
+                )
+        elif value is not None:
+            text = f"{value:.4f}" if isinstance(value, float) else str(value)
+            lines.append(f"{key.replace('_', ' ')}: {text}")
+    return "\n".join(lines)

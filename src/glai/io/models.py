@@ -1,0 +1,125 @@
+"""Save and load GLAI and MLP models as one safetensors file with a JSON config."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from glai.nn.block import GLAI
+from glai.nn.mlp import MLP
+
+FORMAT = "glai"
+FORMAT_VERSION = 1
+_KINDS: dict[str, type[nn.Module]] = {"GLAI": GLAI, "MLP": MLP}
+
+
+def save(model: GLAI | MLP, path: str | os.PathLike, info: dict | None = None) -> None:
+    """Write ``model`` to ``path``: safetensors weights, the config as JSON in its header.
+
+    The file is written to a temporary name and renamed, so it is never half-written.
+
+    Args:
+        model: a :class:`glai.GLAI` or :class:`glai.MLP`.
+        path: destination file (conventionally ``*.safetensors``).
+        info: optional JSON-serialisable facts to keep with the model (e.g. the switch
+            epoch); read back with :func:`read_info`.
+    """
+    kind = type(model).__name__
+    if kind not in _KINDS:
+        raise TypeError(f"save expects a glai.GLAI or glai.MLP, got {kind}")
+    config = {
+        "kind": kind,
+        "in_features": model.in_features,
+        "hidden_features": model.hidden_features,
+        "out_features": model.out_features,
+        "bias": model.bias,
+        "dtype": str(model.structure[0].weight.dtype if kind == "GLAI" else model[0].weight.dtype),
+    }
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "config": json.dumps(config),
+        "info": json.dumps(info or {}),
+    }
+    tensors = {
+        name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()
+    }
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
+    os.close(handle)
+    try:
+        save_file(tensors, temporary, metadata=metadata)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _read(
+    path: str | os.PathLike, with_tensors: bool = True
+) -> tuple[dict, dict, dict[str, torch.Tensor]]:
+    """(config, info, tensors) of a glai file, or a ValueError saying why it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            names = handle.keys() if with_tensors else []
+            tensors = {name: handle.get_tensor(name) for name in names}
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{path} is not a readable safetensors file ({error})") from error
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{path} is a safetensors file but not a glai model (no glai header)")
+    if metadata.get("format_version") != str(FORMAT_VERSION):
+        raise ValueError(
+            f"{path} has glai format version {metadata.get('format_version')}; "
+            f"this glai reads version {FORMAT_VERSION}"
+        )
+    try:
+        config, info = json.loads(metadata["config"]), json.loads(metadata.get("info", "{}"))
+    except (KeyError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} has a damaged glai config ({error})") from error
+    return config, info, tensors
+
+
+def load(path: str | os.PathLike, device: torch.device | str | None = None) -> GLAI | MLP:
+    """Restore a model written by :func:`save`, bit-identical to the saved one.
+
+    Args:
+        path: the file.
+        device: where to put the model (default CPU).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is truncated, not safetensors, or not a glai model.
+    """
+    config, _, tensors = _read(path)
+    try:
+        kind = _KINDS[config["kind"]]
+        dtype = getattr(torch, config["dtype"].removeprefix("torch."))
+        model = kind(
+            config["in_features"],
+            config["hidden_features"],
+            config["out_features"],
+            config["bias"],
+            device,
+            dtype,
+        )
+        model.load_state_dict(tensors)
+    except (KeyError, TypeError, AttributeError, RuntimeError) as error:
+        raise ValueError(f"{path} does not describe a valid glai model ({error})") from error
+    return model
+
+
+def read_info(path: str | os.PathLike) -> dict:
+    """The config and the ``info`` saved with a model: ``{"config": ..., "info": ...}``."""
+    config, info, _ = _read(path, with_tensors=False)
+    return {"config": config, "info": info}

@@ -1,0 +1,172 @@
+"""Structure monitor: how much the activation patterns still change, and when to freeze."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from glai.guards import check_positive_int
+
+
+class StructureCheck(NamedTuple):
+    """One measurement of structural change since the previous check.
+
+    Attributes:
+        pattern_change: fraction of mask bits on the probe set that flipped, all layers.
+        layer_changes: the same fraction per hidden layer.
+        weight_change: ``||w_t - w_{t-1}|| / ||w_{t-1}||`` over the monitored weights.
+    """
+
+    pattern_change: float
+    layer_changes: tuple[float, ...]
+    weight_change: float
+
+
+@torch.no_grad()
+def activation_patterns(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Boolean activation patterns of a ReLU network on ``x``, one per ReLU layer.
+
+    Uses ``model.masks`` when the model has it (:class:`glai.GLAI`); otherwise records the
+    output of every ``nn.ReLU`` module during one forward pass in eval mode.
+
+    Args:
+        model: a GLAI or any network whose nonlinearities are ``nn.ReLU`` modules.
+        x: (batch, in_features).
+
+    Returns:
+        One (batch, width) bool tensor per ReLU layer.
+    """
+    masks = getattr(model, "masks", None)
+    if callable(masks):
+        return tuple(masks(x))
+    relus = [module for module in model.modules() if isinstance(module, nn.ReLU)]
+    if not relus:
+        raise TypeError(f"{type(model).__name__} has no nn.ReLU module to monitor")
+    captured: list[torch.Tensor] = []
+    handles = [
+        relu.register_forward_hook(lambda module, inputs, output: captured.append(output > 0))
+        for relu in relus
+    ]
+    was_training = model.training
+    try:
+        model.eval()
+        model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return tuple(mask.flatten(1) for mask in captured)
+
+
+def _monitored_weights(model: nn.Module) -> torch.Tensor:
+    source = getattr(model, "structure", model)
+    return torch.cat([parameter.detach().flatten() for parameter in source.parameters()])
+
+
+class StructureMonitor:
+    """Watch the activation patterns settle and decide when to freeze the structure.
+
+    Shaped like an early-stopping callback: after each epoch :meth:`on_epoch_end` measures
+    the pattern change on a fixed probe set; once it stays below the threshold for
+    ``patience`` consecutive checks (or after ``max_structural_epochs``),
+    :attr:`should_switch` becomes true. Works on any ReLU network, not only GLAI.
+
+    By default the threshold is relative to the largest pattern change seen so far: with a
+    constant learning rate the change between epochs falls from its early peak to a floor
+    set by gradient noise (units near their boundary keep flipping), and that floor's
+    level depends on the data, the learning rate and the batch size, while the drop from
+    the peak does not. ``relative=False`` compares with ``threshold`` itself.
+
+    Args:
+        probe: (n_probe, in_features) inputs on which patterns are compared; when ``None``,
+            :func:`glai.fit` draws one from the training inputs.
+        threshold: a check is stable when its pattern change is below ``threshold`` times
+            the largest change so far (or below ``threshold`` if not ``relative``).
+        patience: consecutive stable checks needed to switch.
+        max_structural_epochs: switch after this many checks whatever the change.
+        relative: whether ``threshold`` is a fraction of the peak change.
+
+    Attributes:
+        checks_: the :class:`StructureCheck` of every check since :meth:`on_train_begin`.
+    """
+
+    def __init__(
+        self,
+        probe: torch.Tensor | None = None,
+        threshold: float = 0.15,
+        patience: int = 2,
+        max_structural_epochs: int = 20,
+        relative: bool = True,
+    ) -> None:
+        self.probe = probe
+        self.threshold = threshold
+        self.patience = patience
+        self.max_structural_epochs = max_structural_epochs
+        self.relative = relative
+
+    def on_train_begin(self, model: nn.Module) -> None:
+        """Reset the state and take the reference patterns and weights."""
+        if self.probe is None:
+            raise ValueError("StructureMonitor needs a probe set: pass probe=(n, in_features)")
+        if not (isinstance(self.threshold, (int, float)) and 0 <= self.threshold <= 1):
+            raise ValueError(f"threshold must be a fraction in [0, 1], got {self.threshold!r}")
+        check_positive_int(self.patience, "patience")
+        check_positive_int(self.max_structural_epochs, "max_structural_epochs")
+        self.checks_: list[StructureCheck] = []
+        self._stable = 0
+        self._patterns = activation_patterns(model, self.probe)
+        self._weights = _monitored_weights(model)
+
+    def check(self, model: nn.Module) -> StructureCheck:
+        """Measure the change since the previous check and make this one the reference."""
+        patterns = activation_patterns(model, self.probe)
+        flipped = [int((new != old).sum()) for new, old in zip(patterns, self._patterns)]
+        sizes = [pattern.numel() for pattern in patterns]
+        weights = _monitored_weights(model)
+        reference = float(self._weights.norm())
+        change = float((weights - self._weights).norm())
+        result = StructureCheck(
+            pattern_change=sum(flipped) / sum(sizes),
+            layer_changes=tuple(f / s for f, s in zip(flipped, sizes)),
+            weight_change=change / reference if reference > 0 else math.inf,
+        )
+        self._patterns, self._weights = patterns, weights
+        self.checks_.append(result)
+        limit = self.threshold
+        if self.relative:
+            limit *= max(check.pattern_change for check in self.checks_)
+        stable = result.pattern_change < limit or result.pattern_change == 0
+        self._stable = self._stable + 1 if stable else 0
+        return result
+
+    def on_epoch_end(self, model: nn.Module, record: object = None) -> None:
+        self.check(model)
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue monitoring after a restart (see :func:`glai.fit`)."""
+        return {
+            "probe": self.probe,
+            "checks": [list(check) for check in self.checks_],
+            "stable": self._stable,
+            "patterns": list(self._patterns),
+            "weights": self._weights,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.probe = state["probe"]
+        self.checks_ = [
+            StructureCheck(change, tuple(layers), weight)
+            for change, layers, weight in state["checks"]
+        ]
+        self._stable = state["stable"]
+        self._patterns = tuple(state["patterns"])
+        self._weights = state["weights"]
+
+    @property
+    def should_switch(self) -> bool:
+        """Whether the switch rule has fired at the latest check."""
+        return self._stable >= self.patience or len(self.checks_) >= self.max_structural_epochs

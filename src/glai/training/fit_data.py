@@ -1,0 +1,135 @@
+"""Training data for :func:`glai.fit`: tensor pairs or datasets, checked and batched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from glai.guards import check_features, check_finite, check_same_length
+from glai.nn.mask_cache import MaskCache
+
+Data = tuple[torch.Tensor, torch.Tensor] | Dataset
+Batch = tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...] | None]
+
+
+@dataclass
+class FitData:
+    """Inputs and targets in the form the trainer iterates over.
+
+    Tensor pairs (and ``TensorDataset``) are kept as tensors: their inputs are fixed, so
+    their masks can be cached. Other datasets are read through a ``DataLoader``.
+    """
+
+    inputs: torch.Tensor | None = None
+    targets: torch.Tensor | None = None
+    dataset: Dataset | None = None
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the inputs are fixed tensors (masks can be cached)."""
+        return self.inputs is not None
+
+    def __len__(self) -> int:
+        return len(self.inputs) if self.fixed else len(self.dataset)
+
+    def to(self, device: torch.device) -> FitData:
+        if not self.fixed:
+            return self
+        return FitData(self.inputs.to(device), self.targets.to(device))
+
+    def batches(
+        self,
+        batch_size: int,
+        shuffle: bool,
+        generator: torch.Generator | None = None,
+        device: torch.device | None = None,
+        masks: MaskCache | None = None,
+        mask_dtype: torch.dtype = torch.bool,
+        shard: tuple[int, int] = (0, 1),
+    ) -> Iterator[Batch]:
+        """Yield ``(x, y, masks or None)`` batches, shuffled with ``generator`` if asked;
+        cached masks come as 0/1 values of ``mask_dtype``.
+
+        Args:
+            shard: ``(rank, processes)``: each global batch of ``batch_size`` is split in
+                ``processes`` contiguous parts and this process gets part ``rank``.
+        """
+        n = len(self)
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        rank, processes = shard
+        global_batches = order.split(batch_size)
+        if processes > 1:
+            global_batches = [batch.tensor_split(processes)[rank] for batch in global_batches]
+        if not self.fixed:
+            loader = DataLoader(self.dataset, batch_sampler=[b.tolist() for b in global_batches])
+            for x, y in loader:
+                yield x.to(device), y.to(device), None
+            return
+        for index in global_batches:
+            index = index.to(self.inputs.device)
+            batch_masks = masks.get(index, mask_dtype) if masks is not None else None
+            yield self.inputs[index], self.targets[index], batch_masks
+
+    def sample_inputs(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        """``count`` inputs drawn at random without replacement (e.g. a probe set)."""
+        index = torch.randperm(len(self), generator=generator)[:count]
+        if self.fixed:
+            return self.inputs[index.to(self.inputs.device)]
+        return torch.stack([torch.as_tensor(self.dataset[int(i)][0]) for i in index])
+
+
+def as_fit_data(data: Data, name: str) -> FitData:
+    """Wrap ``(X, y)`` or a Dataset; reject anything else with a clear error."""
+    if isinstance(data, TensorDataset) and len(data.tensors) == 2:
+        data = data.tensors
+    if isinstance(data, (tuple, list)):
+        if len(data) != 2:
+            raise ValueError(f"{name} must be an (X, y) pair, got {len(data)} items")
+        inputs, targets = data
+        for tensor, part in ((inputs, "X"), (targets, "y")):
+            if not isinstance(tensor, torch.Tensor):
+                raise TypeError(
+                    f"{name} {part} must be a torch.Tensor, got {type(tensor).__name__}"
+                )
+        check_same_length(inputs, targets, f"{name} X and y")
+        if len(inputs) == 0:
+            raise ValueError(f"{name} is empty")
+        return FitData(inputs, targets)
+    if isinstance(data, Dataset):
+        if len(data) == 0:
+            raise ValueError(f"{name} is empty")
+        return FitData(dataset=data)
+    raise TypeError(
+        f"{name} must be an (X, y) pair of tensors or a Dataset, got {type(data).__name__}"
+    )
+
+
+def check_fit_data(
+    data: FitData, name: str, in_features: int, dtype: torch.dtype, classes: int | None
+) -> None:
+    """Check fixed tensors once: input shape, dtype and values; targets for the task.
+
+    Args:
+        classes: number of classes for a classification loss, ``None`` otherwise.
+    """
+    if not data.fixed:
+        return
+    check_features(data.inputs, in_features, dtype, f"{name} X")
+    check_finite(data.inputs, f"{name} X")
+    targets = data.targets
+    if classes is None:
+        check_finite(targets, f"{name} y")
+        return
+    if targets.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8, torch.int8):
+        raise TypeError(f"{name} y must hold integer class indices, got dtype {targets.dtype}")
+    if targets.ndim != 1:
+        raise ValueError(f"{name} y must be 1-D class indices, got shape {tuple(targets.shape)}")
+    low, high = int(targets.min()), int(targets.max())
+    if low < 0 or high >= classes:
+        raise ValueError(
+            f"{name} y holds classes {low}..{high}; the model has {classes} outputs "
+            f"(classes 0..{classes - 1})"
+        )

@@ -1,0 +1,75 @@
+"""Run benchmark settings and gather their results, tables and plots."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from glai_bench.bench_features import cache_dir
+from glai_bench.fewshot import run_fewshot
+from glai_bench.perf import run_perf
+from glai_bench.plots import plot_speedups
+from glai_bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
+from glai_bench.variants import run_variants
+
+
+def _perf(budget: Budget, cache: Path, out: Path, root: object, progress: bool) -> dict:
+    return {"table": run_perf(out, quick=budget is QUICK, progress=progress)}
+
+
+SETTINGS = {
+    "head": run_head,
+    "ssl": run_ssl,
+    "fewshot": run_fewshot,
+    "pixels": run_pixels,
+    "perf": _perf,
+    "variants": run_variants,
+}
+
+
+def run_bench(
+    settings: Sequence[str],
+    out: str | os.PathLike = "results",
+    quick: bool = False,
+    cache: str | os.PathLike | None = None,
+    fashion_root: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> str:
+    """Run the named settings (``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
+    ``variants``).
+
+    Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
+    ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and
+    ``README.md`` (every table).
+
+    Args:
+        settings: names from :data:`SETTINGS`.
+        out: results directory.
+        quick: a small subset of every setting (minutes instead of hours), for tests.
+        cache: feature cache directory (default ``$GLAI_CACHE`` or ``~/.cache/glai``).
+        fashion_root: Fashion-MNIST directory.
+        progress: progress bars.
+
+    Returns:
+        The combined markdown report.
+    """
+    unknown = [name for name in settings if name not in SETTINGS]
+    if unknown:
+        raise ValueError(f"unknown setting {unknown[0]!r}; choose from {', '.join(SETTINGS)}")
+    out = Path(out)
+    budget = QUICK if quick else FULL
+    results = {
+        name: SETTINGS[name](budget, cache_dir(cache), out, fashion_root, progress)
+        for name in settings
+    }
+    speedups = {
+        name: {s["candidate"]: s for s in result["summaries"]}
+        for name, result in results.items()
+        if "summaries" in result
+    }
+    if speedups:
+        plot_speedups(speedups, out / "speedup.png")
+    report = "\n\n".join((out / f"{name}.md").read_text().strip() for name in settings) + "\n"
+    (out / "README.md").write_text(report)
+    return report
