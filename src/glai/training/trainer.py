@@ -8,17 +8,18 @@ import os
 import time
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from glai.guards import check_positive_int
 from glai.nn.block import GLAI
 from glai.nn.monitor import StructureMonitor
 from glai.training.callbacks import Callback
 from glai.training.checkpoint import read_checkpoint, write_checkpoint
+from glai.training.config import FitConfig
 from glai.training.distributed import (
     is_main_process,
 )
@@ -51,26 +52,15 @@ def fit(
     model: nn.Module,
     train: Data,
     val: Data | None = None,
+    config: FitConfig | None = None,
     *,
     loss: str | LossFunction = "cross_entropy",
     metric: str | MetricFunction | None = None,
-    epochs: int = 100,
-    batch_size: int = 128,
-    lr: float | None = None,
-    schedule: str = "cosine",
-    quantitative: str = "full",
-    structural_lr: float = 1e-3,
-    optimizer: str | OptimizerFactory = "adam",
-    weight_decay: float = 0.0,
     monitor: StructureMonitor | None = None,
-    probe_size: int = 1024,
-    early_stopping: int | None = 10,
     callbacks: Sequence[Callback] = (),
     checkpoint_dir: str | os.PathLike | None = None,
     resume: bool = False,
-    seed: int | None = None,
-    device: torch.device | str | None = None,
-    progress: bool = False,
+    **overrides: Any,
 ) -> History:
     """Train a GLAI in two phases (or any model in one), with early stopping on validation.
 
@@ -140,15 +130,16 @@ def fit(
         FloatingPointError: the training loss became NaN or infinite; the message names
             the phase, epoch and step, and the last checkpoint (of the epoch before) stays.
     """
-    check_positive_int(epochs, "epochs")
-    check_positive_int(batch_size, "batch_size")
-    check_positive_int(probe_size, "probe_size")
-    if early_stopping is not None:
-        check_positive_int(early_stopping, "early_stopping")
-    if schedule not in _SCHEDULES:
-        raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
-    if quantitative not in _QUANTITATIVE:
-        raise ValueError(f"quantitative must be one of {_QUANTITATIVE}, got {quantitative!r}")
+    config = (config or FitConfig()).replace(**overrides)
+    epochs, batch_size, lr = config.epochs, config.batch_size, config.lr
+    structural_lr, schedule, quantitative = (
+        config.structural_lr,
+        config.schedule,
+        config.quantitative,
+    )
+    weight_decay, early_stopping, seed = config.weight_decay, config.early_stopping, config.seed
+    device, progress, probe_size = config.device, config.progress, config.switch.probe_size
+    optimizer = config.optimizer
     make_optimizer = _optimizer_factory(optimizer)
     device = torch.device(device) if device is not None else _device_of(model)
     model.to(device)
@@ -178,7 +169,13 @@ def fit(
             stacklevel=2,
         )
     if monitor is None and is_glai and not model.frozen:
-        monitor = StructureMonitor()
+        rule = config.switch
+        monitor = StructureMonitor(
+            threshold=rule.threshold,
+            patience=rule.patience,
+            max_structural_epochs=rule.max_structural_epochs,
+            relative=rule.relative,
+        )
     if monitor is not None:
         if is_glai and model.frozen:
             raise ValueError("the GLAI is already frozen: train it without a monitor")

@@ -1,0 +1,206 @@
+"""Every training setting and its default, written once: :class:`FitConfig`.
+
+:func:`glai.fit` takes a ``FitConfig`` (or its fields as keyword arguments); the
+scikit-learn estimators take the same fields as their parameters and the ``glai fit``
+command has one flag per field, all generated from the dataclasses below, so every
+surface offers the same options with the same defaults. The switch rule is a nested part,
+:class:`SwitchRule`, whose fields are also accepted flat (``threshold=0.3``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from glai.guards import check_positive_int
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+
+OPTIMIZERS: dict[str, OptimizerFactory] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": lambda params, lr, weight_decay: torch.optim.SGD(
+        params, lr, momentum=0.9, weight_decay=weight_decay
+    ),
+}
+SCHEDULES = ("constant", "cosine")
+QUANTITATIVE_MODES = ("full", "rowspace")
+
+
+def _about(help: str, choices: tuple | None = None) -> dict:
+    """A field's metadata: the text and the choices that the CLI shows."""
+    return {"help": help, "choices": choices}
+
+
+@dataclass(frozen=True)
+class SwitchRule:
+    """When the structural phase ends (see :class:`glai.StructureMonitor`)."""
+
+    threshold: float = field(
+        default=0.15,
+        metadata=_about(
+            "a check is stable when the pattern change is below this fraction of its peak"
+        ),
+    )
+    patience: int = field(default=2, metadata=_about("consecutive stable checks before the switch"))
+    max_structural_epochs: int = field(
+        default=20, metadata=_about("switch after this many structural epochs")
+    )
+    relative: bool = field(
+        default=True, metadata=_about("threshold relative to the peak pattern change")
+    )
+    probe_size: int = field(
+        default=1024, metadata=_about("training inputs drawn to compare activation patterns")
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
+            raise TypeError(f"threshold must be a number, got {self.threshold!r}")
+        if not 0 <= self.threshold <= 1:
+            raise ValueError(f"threshold must be a fraction in [0, 1], got {self.threshold!r}")
+        check_positive_int(self.patience, "patience")
+        check_positive_int(self.max_structural_epochs, "max_structural_epochs")
+        check_positive_int(self.probe_size, "probe_size")
+        if not isinstance(self.relative, bool):
+            raise TypeError(f"relative must be a bool, got {self.relative!r}")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """The settings of :func:`glai.fit`; every default of the library's training lives here.
+
+    Attributes:
+        epochs: maximum epochs of the final phase (quantitative, or the only one).
+        batch_size: training batch size.
+        lr: learning rate of the final phase; ``None`` takes ``structural_lr / 10`` after
+            a structural phase or for a frozen GLAI (the paths start from a trained
+            network), and ``structural_lr`` for single-phase training.
+        structural_lr: learning rate of the structural phase (constant).
+        schedule: final-phase schedule: ``"cosine"`` (to 0 over ``epochs``) or
+            ``"constant"``.
+        quantitative: how the paths train after the switch, a name from
+            :data:`glai.training.quantitative.STRATEGIES`: ``"full"`` (every path weight,
+            on the inputs) or ``"rowspace"`` (the inputs multiplied once by the first path
+            layer, which then learns within the span of its rows; needs tensor data and
+            pays when the first hidden layer is narrower than the input).
+        optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory
+            ``(params, lr, weight_decay) -> Optimizer``; a fresh one starts each phase.
+        weight_decay: weight decay passed to the optimiser.
+        early_stopping: stop the final phase after this many epochs without a better
+            validation metric; ``None`` disables it.
+        switch: the switch rule, :class:`SwitchRule`.
+        seed: seeds shuffling and probe sampling (and, where glai builds the model, its
+            initial weights); ``None`` draws one from torch's generator.
+        device: device to train on; ``None`` keeps the model's.
+        progress: show a progress bar over epochs.
+    """
+
+    epochs: int = field(default=100, metadata=_about("maximum epochs of the final phase"))
+    batch_size: int = field(default=128, metadata=_about("training batch size"))
+    lr: float | None = field(
+        default=None, metadata=_about("final-phase learning rate (default: structural / 10)")
+    )
+    structural_lr: float = field(default=1e-3, metadata=_about("structural-phase learning rate"))
+    schedule: str = field(
+        default="cosine", metadata=_about("final-phase learning-rate schedule", SCHEDULES)
+    )
+    quantitative: str = field(
+        default="full", metadata=_about("how the paths train after the switch", QUANTITATIVE_MODES)
+    )
+    optimizer: str | OptimizerFactory = field(
+        default="adam", metadata=_about("optimiser", tuple(OPTIMIZERS))
+    )
+    weight_decay: float = field(default=0.0, metadata=_about("optimiser weight decay"))
+    early_stopping: int | None = field(
+        default=10,
+        metadata=_about("epochs without validation improvement before stopping (none: never)"),
+    )
+    switch: SwitchRule = field(default_factory=SwitchRule)
+    seed: int | None = field(
+        default=None, metadata=_about("seed of weights, shuffling and probe (none: random)")
+    )
+    device: str | None = field(
+        default=None, metadata=_about("torch device to train on (default: the model's)")
+    )
+    progress: bool = field(default=False, metadata=_about("show a progress bar"))
+
+    def __post_init__(self) -> None:
+        check_positive_int(self.epochs, "epochs")
+        check_positive_int(self.batch_size, "batch_size")
+        if self.early_stopping is not None:
+            check_positive_int(self.early_stopping, "early_stopping")
+        for name in ("structural_lr", "weight_decay") + (("lr",) if self.lr is not None else ()):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.quantitative not in QUANTITATIVE_MODES:
+            raise ValueError(
+                f"quantitative must be one of {QUANTITATIVE_MODES}, got {self.quantitative!r}"
+            )
+        if not callable(self.optimizer) and self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {sorted(OPTIMIZERS)} or a callable, "
+                f"got {self.optimizer!r}"
+            )
+        if self.seed is not None and (isinstance(self.seed, bool) or not _is_int(self.seed)):
+            raise TypeError(f"seed must be an int or None, got {self.seed!r}")
+        if not isinstance(self.switch, SwitchRule):
+            raise TypeError(f"switch must be a SwitchRule, got {type(self.switch).__name__}")
+
+    def replace(self, **overrides: Any) -> FitConfig:
+        """A copy with ``overrides`` applied; switch-rule fields may be given flat."""
+        unknown = set(overrides) - set(flat_defaults()) - {"switch"}
+        if unknown:
+            raise TypeError(
+                f"unknown training setting(s): {', '.join(sorted(unknown))}; "
+                f"settings are: {', '.join(flat_defaults())}"
+            )
+        switch_names = {f.name for f in dataclasses.fields(SwitchRule)}
+        nested = {k: v for k, v in overrides.items() if k in switch_names}
+        top = {k: _plain(v) for k, v in overrides.items() if k not in switch_names}
+        switch = top.pop("switch", self.switch)
+        if nested:
+            switch = dataclasses.replace(switch, **{k: _plain(v) for k, v in nested.items()})
+        return dataclasses.replace(self, switch=switch, **top)
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its flat name (the switch rule's fields inline)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        switch = values.pop("switch")
+        return {**values, **dataclasses.asdict(switch)}
+
+    @property
+    def optimizer_factory(self) -> OptimizerFactory:
+        return self.optimizer if callable(self.optimizer) else OPTIMIZERS[self.optimizer]
+
+
+def flat_fields() -> Iterator[dataclasses.Field]:
+    """The fields of :class:`FitConfig` with :class:`SwitchRule`'s inline, in order."""
+    for item in dataclasses.fields(FitConfig):
+        if item.name == "switch":
+            yield from dataclasses.fields(SwitchRule)
+        else:
+            yield item
+
+
+def flat_defaults() -> dict[str, Any]:
+    """Every setting's flat name and default."""
+    return FitConfig().flat()
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) or (hasattr(value, "__index__") and not isinstance(value, float))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (as a parameter grid gives them) as Python numbers."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", None) == 0:
+        return item()
+    return value
