@@ -5,7 +5,7 @@ import json
 import pytest
 
 from glai_bench.fashion_mnist import fashion_mnist_available
-from glai_bench.fewshot import WAYS, protonet_accuracy, sample_episode
+from glai_bench.fewshot import WAYS, _interval, protonet_accuracy, sample_episode
 from glai_bench.runner import run_bench
 
 needs_data = pytest.mark.skipif(
@@ -114,3 +114,35 @@ def test_variants_compare_against_the_equal_width_mlp(quick_results):
     names = [s["candidate"] for s in result["summaries"]]
     assert names[0] == "MLP, equal width" and sum("GLAI" in n for n in names) == 7
     assert (out / "variants.md").is_file()
+
+
+def test_few_shot_interval_is_the_t_interval():
+    mean, half = _interval([0.0, 1.0])
+    # t(0.975, 1 degree of freedom) = 12.706; standard error 0.5
+    assert mean == 0.5
+    assert half == pytest.approx(12.706 * 0.5, rel=1e-4)
+    assert _interval([0.8]) == (0.8, 0.0)
+
+
+def test_selection_keeps_the_best_point_in_the_metric_direction():
+    from glai_bench.datasets import Splits
+    from glai_bench.protocol import select
+    from test_history import history
+
+    class Stub:
+        name = "stub"
+
+        def __init__(self, greater):
+            self.greater = greater
+
+        def train(self, train, val, seed, value):
+            trained = history([value], greater=self.greater)
+            trained.best_epoch = 1
+            return None, trained
+
+    grid = [{"value": 0.3}, {"value": 0.7}, {"value": 0.5}, {"value": 0.7}]
+    splits = Splits("stub", None, None, None)  # the stub never reads the data
+    assert select(Stub(True), grid, splits, 0).chosen == {"value": 0.7}
+    assert select(Stub(False), grid, splits, 0).chosen == {"value": 0.3}
+    scores = select(Stub(True), grid, splits, 0).scores
+    assert [s["val_metric"] for s in scores] == [0.3, 0.7, 0.5, 0.7]

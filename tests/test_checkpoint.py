@@ -72,7 +72,7 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(
     state = read_checkpoint(directory)
     assert state["phase"] == phase
     assert len(state["history"]["records"]) == (kill_at - 1) // 7  # whole epochs only
-    assert (state["row_space"] is not None) == (quantitative == "rowspace")
+    assert (state["quantitative"] is not None) == (quantitative == "rowspace")
     code, out = train(tmp_path, "resumed", quantitative, directory)
     assert code == 0
     resumed = glai.load(out).state_dict()

@@ -143,3 +143,24 @@ def test_the_console_script_is_installed():
         check=True,
     )
     assert "demo" in result.stdout and "inspect" in result.stdout
+
+
+def test_generated_flags_reach_the_saved_estimator(table, tmp_path, capsys):
+    from glai.sklearn import load_estimator
+
+    _, npz_path = table
+    model = tmp_path / "m.safetensors"
+    flags = ["--schedule", "constant", "--optimizer", "sgd", "--no-relative", "--lr", "none"]
+    assert main(["fit", str(npz_path), "--out", str(model), *FAST, *flags, "--verbose"]) == 0
+    params = load_estimator(model).get_params()
+    assert params["schedule"] == "constant" and params["optimizer"] == "sgd"
+    assert params["relative"] is False and params["lr"] is None
+    assert params["verbose"] is True
+    assert params["random_state"] is None  # as in glai.fit and the estimators
+
+
+def test_a_bad_setting_is_refused_while_parsing(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "data.npz", "--out", "m", "--batch-size", "0"])
+    assert exit_info.value.code == 2
+    assert "batch_size must be" in capsys.readouterr().err

@@ -7,12 +7,14 @@ from glai import GLAI, MLP, StructureMonitor
 from glai_bench.comparison import (
     Candidate,
     RunResult,
+    accuracy,
     markdown_table,
     ratio,
     run_candidates,
     standard_candidates,
     summarize,
 )
+from glai_bench.stats import median_seconds, t_interval
 from test_history import history
 
 
@@ -21,6 +23,46 @@ def test_ratio_is_a_geometric_mean_with_an_interval():
     assert summary.mean == pytest.approx(4.0)
     assert summary.low < 4.0 < summary.high
     assert summary.reached == 2
+
+
+def test_ratio_interval_is_the_t_interval_of_the_logs():
+    summary = ratio([2.0, 8.0, 4.0])
+    centre, low, high = t_interval([math.log(2.0), math.log(8.0), math.log(4.0)])
+    assert (summary.mean, summary.low, summary.high) == pytest.approx(
+        (math.exp(centre), math.exp(low), math.exp(high))
+    )
+    single = ratio([3.0])
+    assert single.low == single.mean == single.high == pytest.approx(3.0)
+
+
+def test_t_interval_uses_the_student_quantile():
+    mean, low, high = t_interval([1.0, 2.0, 3.0])
+    assert mean == pytest.approx(2.0)
+    # t(0.975, 2 degrees of freedom) = 4.3027; standard error 1 / sqrt(3)
+    assert high - mean == pytest.approx(4.3027 / math.sqrt(3), rel=1e-4)
+    assert mean - low == pytest.approx(high - mean)
+    wider = t_interval([1.0, 2.0, 3.0], confidence=0.99)
+    assert wider[1] < low and wider[2] > high
+    assert t_interval([5.0]) == (5.0, 5.0, 5.0)
+    with pytest.raises(ValueError):
+        t_interval([])
+
+
+def test_median_seconds_warms_up_once_then_times_every_repeat():
+    calls = []
+    assert median_seconds(lambda: calls.append(1), 3) >= 0.0
+    assert len(calls) == 4
+    calls.clear()
+    median_seconds(lambda: calls.append(1), 3, warm_up=False)
+    assert len(calls) == 3
+
+
+def test_accuracy_counts_every_batch():
+    torch.manual_seed(0)
+    x = torch.randn(20_000, 3)  # three batches of up to 8,192
+    y = torch.randint(0, 3, (20_000,))
+    expected = int((x.argmax(1) == y).sum()) / len(y)
+    assert accuracy(torch.nn.Identity(), (x, y)) == expected
 
 
 def test_ratio_counts_seeds_that_never_reached_the_target():
@@ -49,6 +91,20 @@ def test_summary_times_against_the_reference_peak():
     assert summaries["fast"].speedup_99.mean == pytest.approx(3.0)
     table = markdown_table(list(summaries.values()))
     assert "| fast |" in table and "never" in table
+
+
+def test_summary_of_a_loss_relaxes_the_target_upwards():
+    def loss_run(name, values):
+        return RunResult(name, 0, 10, history(values, greater=False), 0.9, 1.0)
+
+    results = [
+        loss_run("mlp", [1.0, 0.5, 0.4]),  # best 0.4 at 3 s; 1% above it, 0.404, also at 3 s
+        loss_run("fast", [0.403, 0.3]),  # reaches 0.404 at 1 s, 0.4 at 2 s
+    ]
+    summaries = {s.candidate: s for s in summarize(results, reference="mlp")}
+    assert summaries["fast"].time_to_target == [2.0]
+    assert summaries["fast"].time_to_99 == [1.0]
+    assert summaries["fast"].speedup_99.mean == pytest.approx(3.0)
 
 
 def test_summary_needs_the_reference():

@@ -8,7 +8,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from glai import GLAIClassifier, GLAIRegressor
+import glai
+from glai import GLAIClassifier, GLAIRegressor, read_info
 
 FAST = {
     "epochs": 10,
@@ -134,3 +135,93 @@ def test_predict_before_fit():
 
     with pytest.raises(NotFittedError):
         GLAIClassifier().predict(np.ones((2, 3)))
+
+
+TODAYS_PARAMS = {  # the parameters that estimators saved before FitConfig carried
+    "hidden_features": 16,
+    "epochs": 3,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "structural_lr": 1e-2,
+    "schedule": "cosine",
+    "quantitative": "full",
+    "threshold": 0.15,
+    "patience": 2,
+    "max_structural_epochs": 5,
+    "early_stopping": 10,
+    "validation_fraction": 0.1,
+    "weight_decay": 0.0,
+    "device": None,
+    "random_state": 0,
+    "verbose": False,
+}
+
+
+def test_load_restores_a_file_with_older_parameters(fitted, digits_numpy, tmp_path):
+    from glai.io.models import save
+    from glai.sklearn import load_estimator, save_estimator
+
+    path = tmp_path / "current.safetensors"
+    save_estimator(fitted, path)
+    info = read_info(path)["info"]
+    info["params"] = {**TODAYS_PARAMS, "retired_setting": 1}
+    old = tmp_path / "old.safetensors"
+    save(fitted.model_, old, info=info)
+    with pytest.warns(UserWarning, match="retired_setting"):
+        restored = load_estimator(old)
+    defaults = GLAIClassifier().get_params()
+    params = restored.get_params()
+    assert {name: params[name] for name in TODAYS_PARAMS} == TODAYS_PARAMS
+    for name in set(defaults) - set(TODAYS_PARAMS):
+        assert params[name] == defaults[name], name
+    x, _ = digits_numpy
+    np.testing.assert_array_equal(restored.predict(x), fitted.predict(x))
+
+
+def test_save_load_round_trip_keeps_every_parameter(digits_numpy, tmp_path):
+    from glai.sklearn import load_estimator, save_estimator
+
+    model = GLAIClassifier(
+        8, **{**FAST, "epochs": 2}, optimizer="adamw", relative=False, probe_size=64
+    ).fit(*digits_numpy)
+    save_estimator(model, tmp_path / "m.safetensors")
+    assert load_estimator(tmp_path / "m.safetensors").get_params() == model.get_params()
+
+
+def test_a_callable_optimizer_trains_but_cannot_be_saved(digits_numpy, tmp_path):
+    import torch
+
+    from glai.sklearn import save_estimator
+
+    def factory(params, lr, weight_decay):
+        return torch.optim.SGD(params, lr, weight_decay=weight_decay)
+
+    model = GLAIClassifier(8, **{**FAST, "epochs": 2}, optimizer=factory).fit(*digits_numpy)
+    assert clone(model).get_params()["optimizer"] is factory
+    with pytest.raises(TypeError, match="optimizer"):
+        save_estimator(model, tmp_path / "m.safetensors")
+
+
+def test_settings_are_validated_at_fit_by_the_config(digits_numpy):
+    with pytest.raises(ValueError, match="schedule"):
+        GLAIClassifier(4, **FAST, schedule="linear").fit(*digits_numpy)
+    with pytest.raises(ValueError, match="threshold"):
+        GLAIClassifier(4, **FAST, threshold=2.0).fit(*digits_numpy)
+
+
+def test_no_validation_split_means_no_early_stopping(digits_numpy, monkeypatch):
+    from glai.sklearn import estimators
+
+    configs = []
+
+    def recording_fit(model, train, val, config, **kwargs):
+        configs.append((val, config))
+        return glai.fit(model, train, val, config, **kwargs)
+
+    monkeypatch.setattr(estimators, "fit", recording_fit)
+    GLAIClassifier(8, **{**FAST, "epochs": 2}, validation_fraction=0).fit(*digits_numpy)
+    GLAIClassifier(8, **{**FAST, "epochs": 2}, early_stopping=3).fit(*digits_numpy)
+    (no_val, without), (val, with_split) = configs
+    assert no_val is None and without.early_stopping is None
+    assert val is not None and with_split.early_stopping == 3
+    assert without.replace(early_stopping=3) == with_split

@@ -6,7 +6,7 @@ from tests.problems import small_problem
 
 from glai import GLAI, MLP, MaskCache, StructureMonitor, fit
 from glai.nn.losses import nt_xent
-from glai.training.row_space import RowSpacePaths
+from glai.training.quantitative.row_space import RowSpacePaths
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,11 @@
-"""GreenLightningAI: ReLU MLP blocks whose structure is frozen once it settles."""
+"""GreenLightningAI: ReLU MLP blocks whose structure is frozen once it settles.
+
+``import glai`` loads the core alone (torch, numpy, safetensors, tqdm): the estimators
+import scikit-learn when first asked for, and the experiment harness is the separate
+package ``glai_bench``.
+"""
+
+import importlib.util
 
 from glai.io import load, read_info, save
 from glai.nn import (
@@ -7,6 +14,7 @@ from glai.nn import (
     MaskCache,
     StructureCheck,
     StructureMonitor,
+    SwitchRule,
     activation_patterns,
     count_parameters,
     matched_width,
@@ -14,31 +22,44 @@ from glai.nn import (
     path_norms,
     prune,
 )
-from glai.training import Callback, EpochRecord, History, fit
+from glai.training import Callback, EpochRecord, FitConfig, History, fit
+
+__version__ = "0.1.0"
+
+_ESTIMATORS = ("GLAIClassifier", "GLAIRegressor")
 
 
 def __getattr__(name: str):
     """Import the scikit-learn estimators only when asked for (scikit-learn is optional)."""
-    if name in ("GLAIClassifier", "GLAIRegressor"):
-        from glai import sklearn
-
+    if name in _ESTIMATORS:
+        try:
+            from glai import sklearn
+        except ImportError as error:
+            raise ImportError(
+                f"glai.{name} needs scikit-learn: pip install 'greenlightningai[sklearn]'"
+            ) from error
         return getattr(sklearn, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__version__ = "0.1.0"
+def _has_sklearn() -> bool:
+    try:
+        return importlib.util.find_spec("sklearn") is not None
+    except (ImportError, ValueError):
+        return False
+
 
 __all__ = [
     "GLAI",
     "MLP",
     "Callback",
     "EpochRecord",
-    "GLAIClassifier",
-    "GLAIRegressor",
+    "FitConfig",
     "History",
     "MaskCache",
     "StructureCheck",
     "StructureMonitor",
+    "SwitchRule",
     "activation_patterns",
     "count_parameters",
     "fit",
@@ -49,4 +70,5 @@ __all__ = [
     "prune",
     "read_info",
     "save",
+    *(_ESTIMATORS if _has_sklearn() else ()),
 ]

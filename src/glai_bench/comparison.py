@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,9 @@ from glai.nn.mlp import MLP
 from glai.nn.monitor import StructureMonitor
 from glai.nn.parameters import count_parameters, matched_width
 from glai.training.history import History
+from glai.training.metrics import accuracy as batch_accuracy
 from glai.training.trainer import fit
+from glai_bench.stats import median_seconds, t_interval
 
 Evaluate = Callable[[nn.Module], float | Mapping[str, float]]
 
@@ -93,11 +94,14 @@ def warm_up(
 
 @torch.no_grad()
 def accuracy(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor]) -> float:
-    """Share of ``data``'s samples whose arg-max output is the label."""
+    """Share of ``data``'s samples whose arg-max output is the label, in batches of 8,192:
+    :func:`glai.training.metrics.accuracy` per batch, weighted by the batch's size (and
+    rounded back to the batch's count of correct samples)."""
     model.eval()
     inputs, labels = data
     correct = sum(
-        int((model(x).argmax(1) == y).sum()) for x, y in zip(inputs.split(8192), labels.split(8192))
+        round(batch_accuracy(model(x), y) * len(y))
+        for x, y in zip(inputs.split(8192), labels.split(8192))
     )
     return correct / len(labels)
 
@@ -107,13 +111,8 @@ def inference_ms_per_1k(model: nn.Module, inputs: torch.Tensor, repeats: int = 3
     """Median milliseconds to run ``model`` on 1,000 samples (batches of up to 1,000)."""
     model.eval()
     sample = inputs[:1000]
-    model(sample)  # warm-up
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model(sample)
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings) * 1000 * 1000 / len(sample)
+    seconds = median_seconds(lambda: model(sample), repeats)
+    return seconds * 1000 * 1000 / len(sample)
 
 
 def run_candidates(
@@ -213,20 +212,8 @@ def ratio(values: Sequence[float]) -> Ratio:
     finite = [v for v in values if 0 < v < math.inf]
     if not finite:
         return Ratio(math.nan, math.nan, math.nan, 0, len(values))
-    logs = [math.log(v) for v in finite]
-    centre = statistics.fmean(logs)
-    spread = 0.0
-    if len(logs) > 1:
-        from scipy.stats import t
-
-        spread = t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
-    return Ratio(
-        math.exp(centre),
-        math.exp(centre - spread),
-        math.exp(centre + spread),
-        len(finite),
-        len(values),
-    )
+    centre, low, high = t_interval(math.log(v) for v in finite)
+    return Ratio(math.exp(centre), math.exp(low), math.exp(high), len(finite), len(values))
 
 
 @dataclass
@@ -270,8 +257,9 @@ def summarize(results: Sequence[RunResult], reference: str) -> list[Summary]:
         to_target, to_99, speedups, speedups_99 = [], [], [], []
         for run in runs:
             reference_history = by_seed[run.seed].history
+            metric = reference_history.direction
             target = reference_history.peak_metric
-            near = 0.99 * target if reference_history.greater_is_better else 1.01 * target
+            near = metric.relaxed(target, 0.01)
             to_target.append(run.history.time_to(target))
             to_99.append(run.history.time_to(near))
             speedups.append(reference_history.time_to(target) / to_target[-1])

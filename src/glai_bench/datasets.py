@@ -74,7 +74,7 @@ def fashion_mnist_pixel_splits(
     """Fashion-MNIST raw pixels, standardised: validation split off the training set.
 
     Args:
-        root: directory of the IDX files (see :func:`glai.fashion_mnist.load_fashion_mnist`).
+        root: directory of the IDX files (see :func:`glai_bench.fashion_mnist.load_fashion_mnist`).
         train_size: training samples kept after the validation split (default: all 50,000).
         val_size: validation samples taken from the official training set.
         test_size: test samples kept (default: all 10,000).

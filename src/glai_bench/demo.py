@@ -77,7 +77,8 @@ def run_demo(
     Args:
         out_dir: directory for the report and plots (created if needed).
         seeds: one run per model per seed, interleaved by seed.
-        fashion_root: Fashion-MNIST directory (see :func:`glai.fashion_mnist_root`).
+        fashion_root: Fashion-MNIST directory (see
+            :func:`glai_bench.fashion_mnist.fashion_mnist_root`).
         quick: smaller data and fewer epochs, for tests.
         progress: show progress bars.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import statistics
 import time
@@ -15,16 +14,19 @@ import torch
 from tqdm.auto import tqdm
 
 from glai.nn.monitor import StructureMonitor
+from glai.training.metrics import Metric, accuracy
 from glai_bench.bench_features import feature_splits
 from glai_bench.comparison import Candidate
 from glai_bench.protocol import benchmark_candidates, environment, is_two_phase
 from glai_bench.settings import Budget
+from glai_bench.stats import t_interval
 
 WAYS = 5
 QUERIES = 15
 SHOTS = (1, 5)
 PROTONET = "ProtoNet (nearest centroid)"
 Episode = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+ACCURACY = Metric("accuracy", True, accuracy)
 
 
 def sample_episode(
@@ -50,8 +52,7 @@ def protonet_accuracy(episode: Episode) -> float:
     """Nearest class centroid of the support set (Euclidean), as in ProtoNet."""
     support, support_y, query, query_y = episode
     centroids = torch.stack([support[support_y == c].mean(0) for c in range(WAYS)])
-    prediction = torch.cdist(query, centroids).argmin(1)
-    return float((prediction == query_y).float().mean())
+    return accuracy(-torch.cdist(query, centroids), query_y)  # nearest: greatest score
 
 
 def head_accuracy(candidate: Candidate, episode: Episode, seed: int) -> tuple[float, float]:
@@ -64,8 +65,8 @@ def head_accuracy(candidate: Candidate, episode: Episode, seed: int) -> tuple[fl
     seconds = time.perf_counter() - start
     with torch.no_grad():
         model.eval()
-        accuracy = float((model(query).argmax(1) == query_y).float().mean())
-    return accuracy, seconds
+        score = accuracy(model(query), query_y)
+    return score, seconds
 
 
 def few_shot_candidates(in_features: int, mlp_hidden: int, steps: int) -> list[Candidate]:
@@ -84,10 +85,9 @@ def few_shot_candidates(in_features: int, mlp_hidden: int, steps: int) -> list[C
 
 
 def _interval(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and half-width of the normal 95% interval."""
-    mean = statistics.fmean(values)
-    half = 1.96 * statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
-    return mean, half
+    """Mean and half-width of the 95% t-interval (:func:`glai_bench.stats.t_interval`)."""
+    mean, _, high = t_interval(values)
+    return mean, high - mean
 
 
 def _episodes(features, labels, shots, count, seed) -> list[Episode]:
@@ -96,11 +96,11 @@ def _episodes(features, labels, shots, count, seed) -> list[Episode]:
 
 
 def _select_lr(candidate: Candidate, episodes: Sequence[Episode], grid: Sequence[dict]) -> dict:
-    best, best_score = grid[0], -1.0
+    best, best_score = grid[0], None
     for point in grid:
         trial = Candidate(candidate.name, candidate.build, {**candidate.fit_options, **point})
         score = statistics.fmean(head_accuracy(trial, e, i)[0] for i, e in enumerate(episodes))
-        if score > best_score:
+        if ACCURACY.better(score, best_score):
             best, best_score = point, score
     return dict(best)
 
@@ -168,7 +168,8 @@ def run_fewshot(
         f"{budget.selection_episodes} validation episodes; heads trained {steps} "
         f"full-batch steps (GLAI and the schedule ablation: at most {steps // 2} "
         f"structural, the rest quantitative); reference MLP hidden width "
-        f"{budget.mlp_hidden // 2}."
+        f"{budget.mlp_hidden // 2}; ± is the half-width of the 95% t-interval over "
+        "episodes."
     )
     result = {
         "setting": "fewshot",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,21 +14,12 @@ from glai.nn.block import GLAI
 from glai.nn.mask_cache import MaskCache
 from glai.nn.mlp import MLP
 from glai.nn.parameters import matched_width
-from glai.training.row_space import RowSpacePaths
+from glai.training.quantitative.row_space import RowSpacePaths
 from glai_bench.protocol import environment
+from glai_bench.stats import median_seconds
 
 IN_FEATURES = 1280
 SAMPLES = 10_000  # one "epoch" of the micro-benchmark
-
-
-def _median_seconds(step: Callable[[], object], repeats: int) -> float:
-    step()  # warm-up
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
 
 
 def _peak_bytes(step: Callable[[], object]) -> int:
@@ -95,7 +84,7 @@ def measure(width: int, out_features: int, batch: int, repeats: int = 3) -> dict
     }
     result = {"width": width, "out_features": out_features, "batch": batch}
     for name, step in steps.items():
-        result[f"{name}_seconds"] = _median_seconds(step, repeats)
+        result[f"{name}_seconds"] = median_seconds(step, repeats)
         result[f"{name}_peak_mb"] = _peak_bytes(step) / 2**20
     with torch.no_grad():
         sample = x[:1000]
@@ -105,11 +94,11 @@ def measure(width: int, out_features: int, batch: int, repeats: int = 3) -> dict
             ("glai", switched),
         ):
             model.eval()
-            result[f"inference_ms_per_1k_{name}"] = 1000 * _median_seconds(
+            result[f"inference_ms_per_1k_{name}"] = 1000 * median_seconds(
                 lambda model=model: model(sample), 10 * repeats
             )
         a, b = torch.randn(batch, IN_FEATURES), torch.randn(IN_FEATURES, width)
-        matmul = _median_seconds(lambda: a @ b, 20 * repeats)
+        matmul = median_seconds(lambda: a @ b, 20 * repeats)
     result["matmul_gflops"] = 2 * batch * IN_FEATURES * width / matmul / 1e9
     # forward + backward of a linear layer is three matmuls of its shape
     flops = 3 * 2 * SAMPLES * (IN_FEATURES * width + width * out_features)

@@ -1,16 +1,18 @@
-"""PNG plots of training runs: accuracy against time, structural change, pruning."""
+"""PNG plots of training runs: accuracy against time, structural change, pruning.
+
+Figures are built with :class:`matplotlib.figure.Figure` and written by its own canvas, so
+drawing never touches pyplot or the user's matplotlib backend.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from glai.training.history import History
+from glai.training.metrics import Metric
 
 
 def plot_accuracy_against_time(
@@ -22,11 +24,12 @@ def plot_accuracy_against_time(
     The switch (a GLAI's structure frozen; for an MLP given a monitor, its second phase
     starting) is marked with a dot on the curve. The legend sits right of the axes.
     """
-    figure, axes = plt.subplots(figsize=(10, 4.5))
+    figure = Figure(figsize=(10, 4.5))
+    axes = figure.subplots()
     for index, (name, histories) in enumerate(runs.items()):
         colour = f"C{index}"
         for number, history in enumerate(histories):
-            best = _best_so_far(history.column("val_metric"), history.greater_is_better)
+            best = _best_so_far(history.column("val_metric"), history.direction)
             axes.step(
                 history.column("seconds"),
                 best,
@@ -60,13 +63,13 @@ def plot_accuracy_against_time(
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def plot_structure_change(history: History, path: str | os.PathLike, title: str = "") -> None:
     """Pattern change and relative weight change per structural epoch, on a log scale."""
     structural = [r for r in history if r.pattern_change is not None]
-    figure, axes = plt.subplots(figsize=(7, 4.5))
+    figure = Figure(figsize=(7, 4.5))
+    axes = figure.subplots()
     epochs = [r.epoch for r in structural]
     axes.semilogy(
         epochs,
@@ -92,7 +95,6 @@ def plot_structure_change(history: History, path: str | os.PathLike, title: str 
     axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def plot_pruning(
@@ -103,7 +105,8 @@ def plot_pruning(
     ylabel: str = "test accuracy",
 ) -> None:
     """Metric against the fraction of hidden units removed by path norm."""
-    figure, axes = plt.subplots(figsize=(7, 4.5))
+    figure = Figure(figsize=(7, 4.5))
+    axes = figure.subplots()
     for name, values in metrics.items():
         axes.plot([100 * f for f in fractions], values, "o-", label=name)
     axes.set_xlabel("hidden units removed (%)")
@@ -113,13 +116,12 @@ def plot_pruning(
     axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
-def _best_so_far(values: Sequence[float], greater_is_better: bool) -> list[float]:
+def _best_so_far(values: Sequence[float], metric: Metric) -> list[float]:
     best, result = None, []
     for value in values:
-        if best is None or (value > best if greater_is_better else value < best):
+        if metric.better(value, best):
             best = value
         result.append(best)
     return result
@@ -148,7 +150,8 @@ def plot_speedups(
     """
     settings = list(speedups)
     models = [m for m in dict.fromkeys(m for s in speedups.values() for m in s) if m != reference]
-    figure, panels = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    figure = Figure(figsize=(11, 4.5))
+    panels = figure.subplots(1, 2, sharey=True)
     width = 0.8 / max(1, len(models))
     labelled: set[str] = set()  # each model named once, at its first bar
     for axes, key, title in (
@@ -196,4 +199,3 @@ def plot_speedups(
     panels[1].legend([handles[m] for m in ordered], ordered, fontsize=7, loc="upper right")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)

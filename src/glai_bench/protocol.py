@@ -123,18 +123,18 @@ def select(
     The score of a point is the validation metric of the weights training ends with (the
     best epoch, from the switch on for GLAI); the test split is never read.
     """
-    scores = []
+    scores, best = [], None
     for point in grid:
         _, history = candidate.train(splits.train, splits.val, seed, **point)
-        scores.append(
-            {
-                "options": dict(point),
-                "val_metric": history.best_metric,
-                "greater_is_better": history.greater_is_better,
-            }
-        )
-    sign = 1 if scores[0]["greater_is_better"] else -1
-    best = max(scores, key=lambda score: sign * score["val_metric"])
+        score = {
+            "options": dict(point),
+            "val_metric": history.best_metric,
+            "greater_is_better": history.greater_is_better,
+        }
+        scores.append(score)
+        metric = history.direction
+        if best is None or metric.better(score["val_metric"], best["val_metric"]):
+            best = score  # the first of equally good points, as max() would keep
     return Selection(candidate.name, dict(best["options"]), scores)
 
 

@@ -17,7 +17,7 @@ def describe_model_file(path: str | os.PathLike) -> dict:
 
     Keys: ``kind``, ``in_features``, ``hidden_features``, ``out_features``, ``parameters``,
     ``trainable_parameters``, ``frozen``, ``estimator`` (if saved by
-    :func:`glai.estimators.save_estimator`), ``epochs``, ``switch_epoch``,
+    :func:`glai.sklearn.save_estimator`), ``epochs``, ``switch_epoch``,
     ``best_epoch``, ``best_metric``, ``metric``, and for a GLAI ``path_norms``: per hidden
     layer the min, median and max path norm and the share of units under 1% of the max.
     """

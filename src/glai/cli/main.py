@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from glai.cli.settings import add_setting_flags, settings_from_args
+
 EXPECTED_ERRORS = (OSError, ValueError, TypeError, KeyError)
 
 
@@ -46,23 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--hidden", type=_positive_int, nargs="+", default=[128], help="GLAI hidden widths"
     )
-    fit.add_argument("--epochs", type=_positive_int, default=100)
-    fit.add_argument("--batch-size", type=_positive_int, default=128)
-    fit.add_argument(
-        "--lr",
-        type=float,
-        default=None,
-        help="quantitative-phase learning rate (default: structural / 10)",
-    )
-    fit.add_argument("--structural-lr", type=float, default=1e-3)
-    fit.add_argument(
-        "--quantitative",
-        choices=("full", "rowspace"),
-        default="full",
-        help="how the paths train after the switch (see glai.fit)",
-    )
-    fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument("--verbose", action="store_true", help="progress bar")
+    add_setting_flags(fit)
 
     predict = commands.add_parser("predict", help="predict with a model written by fit")
     predict.add_argument("model", help="model file")
@@ -103,23 +89,21 @@ def _demo(args: argparse.Namespace) -> None:
     print(f"report and plots written to {args.out}/")
 
 
+def build_estimator(args: argparse.Namespace, task: str):
+    """The unfitted estimator that ``glai fit`` trains: ``--hidden`` and every setting flag."""
+    from glai.sklearn.estimators import GLAIClassifier, GLAIRegressor, estimator_params
+
+    estimator_class = GLAIClassifier if task == "classification" else GLAIRegressor
+    return estimator_class(args.hidden, **estimator_params(settings_from_args(args)))
+
+
 def _fit(args: argparse.Namespace) -> None:
     from glai.cli.tables import load_table
-    from glai.sklearn.estimators import GLAIClassifier, GLAIRegressor, save_estimator, task_of
+    from glai.sklearn.persistence import save_estimator, task_of
 
     features, labels = load_table(args.data, args.label)
     task = task_of(labels) if args.task == "auto" else args.task
-    estimator_class = GLAIClassifier if task == "classification" else GLAIRegressor
-    estimator = estimator_class(
-        args.hidden,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        structural_lr=args.structural_lr,
-        quantitative=args.quantitative,
-        random_state=args.seed,
-        verbose=args.verbose,
-    ).fit(features, labels)
+    estimator = build_estimator(args, task).fit(features, labels)
     save_estimator(estimator, args.out)
     history = estimator.history_
     print(
@@ -132,7 +116,7 @@ def _fit(args: argparse.Namespace) -> None:
 
 def _predict(args: argparse.Namespace) -> None:
     from glai.cli.tables import load_table, write_predictions
-    from glai.sklearn.estimators import load_estimator
+    from glai.sklearn.persistence import load_estimator
 
     estimator = load_estimator(args.model)
     features, _ = load_table(args.data, args.label, require_label=False)

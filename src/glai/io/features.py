@@ -15,6 +15,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from glai.io.atomic import replace_atomic, write_atomic
+
 logger = logging.getLogger(__name__)
 
 CACHE_FORMAT = "glai-features-1"
@@ -42,19 +44,27 @@ def _fingerprint(backbone: object, first: torch.Tensor, count: int, key: str) ->
 
 
 def _write_json(path: Path, data: dict) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_atomic(path, lambda handle: handle.write(json.dumps(data).encode()))
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_meta(path: Path) -> dict | None:
+    """The metadata object in ``path``; ``None`` if it is missing or damaged, or if its
+    format tag is not :data:`CACHE_FORMAT` (then a warning names the file and the tag)."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
+    if not isinstance(meta, dict):
+        return None
+    if meta.get("format") != CACHE_FORMAT:
+        logger.warning(
+            "feature cache metadata %s has format tag %r, expected %r; rebuilding the cache",
+            path,
+            meta.get("format"),
+            CACHE_FORMAT,
+        )
+        return None
+    return meta
 
 
 def _inputs_of(batch: object) -> torch.Tensor:
@@ -81,6 +91,10 @@ def extract_features(
     so an interrupted extraction resumes where it stopped; the finished file appears by
     an atomic rename, so a reader never sees half a cache. A cache whose fingerprint does
     not match (other weights, other data, other key), or that is damaged, is rebuilt.
+    Both JSON files carry the format tag :data:`CACHE_FORMAT`, checked when they are read
+    back: as features are only a cache, one with a foreign tag (a finished cache or the
+    progress of a partial one) is not an error but is rebuilt from scratch, with a
+    logged warning naming the JSON file and the tag it holds.
 
     Args:
         backbone: maps a batch of inputs to (batch, n_features) features; an
@@ -110,7 +124,7 @@ def extract_features(
     first = _inputs_of(next(iter(batches))) if batches else data[:batch_size]
     fingerprint = _fingerprint(backbone, first, count, key)
 
-    finished = _read_json(_meta_path(path))
+    finished = _read_meta(_meta_path(path))
     if finished and finished.get("fingerprint") == fingerprint and finished.get("complete"):
         try:
             features = np.load(path, mmap_mode="r")
@@ -124,7 +138,7 @@ def extract_features(
     _meta_path(path).unlink(missing_ok=True)  # no stale fingerprint may outlive a rebuild
 
     partial, partial_meta = _partial(path), _meta_path(_partial(path))
-    state = _read_json(partial_meta)
+    state = _read_meta(partial_meta)
     done = 0
     features = None
     if state and state.get("fingerprint") == fingerprint and partial.is_file():
@@ -152,13 +166,12 @@ def extract_features(
         features[position + skip : position + len(inputs)] = output[skip:]
         position += len(inputs)
         features.flush()
-        _write_json(partial_meta, {"fingerprint": fingerprint, "rows_done": position})
+        progress_made = {"format": CACHE_FORMAT, "fingerprint": fingerprint, "rows_done": position}
+        _write_json(partial_meta, progress_made)
         bar.update(len(inputs) - skip)
     bar.close()
     del features
-    with open(partial, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    replace_atomic(partial, path)
     _write_json(
         _meta_path(path),
         {

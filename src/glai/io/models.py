@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as serialize
 from torch import nn
 
+from glai.io.atomic import write_atomic
 from glai.nn.block import GLAI
 from glai.nn.mlp import MLP
 
@@ -23,13 +23,17 @@ _KINDS: dict[str, type[nn.Module]] = {"GLAI": GLAI, "MLP": MLP}
 def save(model: GLAI | MLP, path: str | os.PathLike, info: dict | None = None) -> None:
     """Write ``model`` to ``path``: safetensors weights, the config as JSON in its header.
 
-    The file is written to a temporary name and renamed, so it is never half-written.
+    The file is written by :func:`glai.io.atomic.write_atomic`: to a temporary name,
+    fsynced and renamed, so it is never half-written.
 
     Args:
         model: a :class:`glai.GLAI` or :class:`glai.MLP`.
         path: destination file (conventionally ``*.safetensors``).
         info: optional JSON-serialisable facts to keep with the model (e.g. the switch
             epoch); read back with :func:`read_info`.
+
+    Raises:
+        FileNotFoundError: the directory of ``path`` does not exist.
     """
     kind = type(model).__name__
     if kind not in _KINDS:
@@ -51,15 +55,7 @@ def save(model: GLAI | MLP, path: str | os.PathLike, info: dict | None = None) -
     tensors = {
         name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()
     }
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
-    os.close(handle)
-    try:
-        save_file(tensors, temporary, metadata=metadata)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda handle: handle.write(serialize(tensors, metadata=metadata)))
 
 
 def _read(
@@ -77,11 +73,14 @@ def _read(
     except (SafetensorError, OSError) as error:
         raise ValueError(f"{path} is not a readable safetensors file ({error})") from error
     if metadata.get("format") != FORMAT:
-        raise ValueError(f"{path} is a safetensors file but not a glai model (no glai header)")
+        raise ValueError(
+            f"{path} is a safetensors file but not a glai model: expected format tag "
+            f"{FORMAT!r}, found {metadata.get('format')!r}"
+        )
     if metadata.get("format_version") != str(FORMAT_VERSION):
         raise ValueError(
-            f"{path} has glai format version {metadata.get('format_version')}; "
-            f"this glai reads version {FORMAT_VERSION}"
+            f"{path} is a glai model of another format version: expected "
+            f"{str(FORMAT_VERSION)!r}, found {metadata.get('format_version')!r}"
         )
     try:
         config, info = json.loads(metadata["config"]), json.loads(metadata.get("info", "{}"))

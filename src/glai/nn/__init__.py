@@ -4,7 +4,7 @@ from glai.nn.block import GLAI
 from glai.nn.losses import nt_xent
 from glai.nn.mask_cache import MaskCache
 from glai.nn.mlp import MLP
-from glai.nn.monitor import StructureCheck, StructureMonitor, activation_patterns
+from glai.nn.monitor import StructureCheck, StructureMonitor, SwitchRule, activation_patterns
 from glai.nn.parameters import count_parameters, matched_width, mlp_parameters
 from glai.nn.pruning import path_norms, prune
 
@@ -14,6 +14,7 @@ __all__ = [
     "MaskCache",
     "StructureCheck",
     "StructureMonitor",
+    "SwitchRule",
     "activation_patterns",
     "count_parameters",
     "matched_width",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import math
 import os
+import pickle
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,10 +14,12 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from glai.guards import check_features, check_positive_int
+from glai.io.atomic import write_atomic
 from glai.nn.block import GLAI
 from glai.nn.mlp import MLP
 
 _BITS = 8
+FORMAT = "glai-masks-1"
 
 
 def pack_bits(mask: torch.Tensor) -> torch.Tensor:
@@ -148,26 +150,37 @@ class MaskCache(Dataset):
         return cls([torch.cat(layer) for layer in packed], model.hidden_features, sample_shape)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the packed masks to ``path`` (atomically: a temporary file, then a rename)."""
-        path = Path(path)
-        temporary = path.with_name(path.name + ".tmp")
+        """Write the packed masks to ``path``, tagged :data:`FORMAT`, atomically
+        (:func:`glai.io.atomic.write_atomic`)."""
         state = {
-            "format": "glai-masks-1",
+            "format": FORMAT,
             "packed": [p.cpu() for p in self.packed],
             "widths": list(self.widths),
             "sample_shape": list(self.sample_shape),
         }
-        torch.save(state, temporary)
-        os.replace(temporary, path)
+        write_atomic(path, lambda handle: torch.save(state, handle))
 
     @classmethod
     def load(cls, path: str | os.PathLike, mmap: bool = False) -> MaskCache:
         """Read a cache written by :meth:`save`; with ``mmap`` the packed masks stay in the
-        file and are read as batches ask for them."""
+        file and are read as batches ask for them.
+
+        Raises:
+            ValueError: the file is unreadable, or its format tag is not :data:`FORMAT`.
+        """
         try:
             state = torch.load(path, weights_only=True, mmap=mmap)
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
+            raise ValueError(f"{path} is not a readable glai mask cache ({error})") from error
+        tag = state.get("format") if isinstance(state, dict) else None
+        if tag != FORMAT:
+            found = repr(tag) if isinstance(state, dict) else f"a {type(state).__name__}"
+            raise ValueError(
+                f"{path} is not a glai mask cache: expected format tag {FORMAT!r}, found {found}"
+            )
+        try:
             return cls(state["packed"], state["widths"], tuple(state["sample_shape"]))
-        except (OSError, RuntimeError, KeyError, TypeError, EOFError) as error:
+        except (KeyError, TypeError) as error:
             raise ValueError(f"{path} is not a readable glai mask cache ({error})") from error
 
     def __len__(self) -> int:

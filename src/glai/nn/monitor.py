@@ -3,12 +3,47 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from glai.guards import check_positive_int
+
+
+@dataclass(frozen=True)
+class SwitchRule:
+    """When the structural phase ends: the settings of :class:`StructureMonitor`'s rule, and
+    the size of the probe that :func:`glai.fit` draws for it."""
+
+    threshold: float = field(
+        default=0.15, metadata={"help": "stable: pattern change below this fraction of its peak"}
+    )
+    patience: int = field(default=2, metadata={"help": "stable checks in a row to switch"})
+    max_structural_epochs: int = field(
+        default=20, metadata={"help": "switch after this many structural epochs"}
+    )
+    relative: bool = field(
+        default=True, metadata={"help": "threshold relative to the peak pattern change"}
+    )
+    probe_size: int = field(
+        default=1024, metadata={"help": "training inputs drawn to compare activation patterns"}
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
+            raise TypeError(f"threshold must be a number, got {self.threshold!r}")
+        if not 0 <= self.threshold <= 1:
+            raise ValueError(f"threshold must be a fraction in [0, 1], got {self.threshold!r}")
+        check_positive_int(self.patience, "patience")
+        check_positive_int(self.max_structural_epochs, "max_structural_epochs")
+        check_positive_int(self.probe_size, "probe_size")
+        if not isinstance(self.relative, bool):
+            raise TypeError(f"relative must be a bool, got {self.relative!r}")
+
+
+_DEFAULT_RULE = SwitchRule()
 
 
 class StructureCheck(NamedTuple):
@@ -96,10 +131,10 @@ class StructureMonitor:
     def __init__(
         self,
         probe: torch.Tensor | None = None,
-        threshold: float = 0.15,
-        patience: int = 2,
-        max_structural_epochs: int = 20,
-        relative: bool = True,
+        threshold: float = _DEFAULT_RULE.threshold,
+        patience: int = _DEFAULT_RULE.patience,
+        max_structural_epochs: int = _DEFAULT_RULE.max_structural_epochs,
+        relative: bool = _DEFAULT_RULE.relative,
     ) -> None:
         self.probe = probe
         self.threshold = threshold
@@ -107,22 +142,35 @@ class StructureMonitor:
         self.max_structural_epochs = max_structural_epochs
         self.relative = relative
 
-    def on_train_begin(self, model: nn.Module) -> None:
-        """Reset the state and take the reference patterns and weights."""
-        if self.probe is None:
+    @classmethod
+    def from_rule(cls, rule: SwitchRule) -> StructureMonitor:
+        """A monitor applying ``rule`` (with no probe of its own)."""
+        return cls(
+            threshold=rule.threshold,
+            patience=rule.patience,
+            max_structural_epochs=rule.max_structural_epochs,
+            relative=rule.relative,
+        )
+
+    def on_train_begin(self, model: nn.Module, probe: torch.Tensor | None = None) -> None:
+        """Reset the state and take the reference patterns and weights.
+
+        Args:
+            model: the monitored network.
+            probe: the probe set to use when the monitor was built without one.
+        """
+        self.probe_ = self.probe if self.probe is not None else probe
+        if self.probe_ is None:
             raise ValueError("StructureMonitor needs a probe set: pass probe=(n, in_features)")
-        if not (isinstance(self.threshold, (int, float)) and 0 <= self.threshold <= 1):
-            raise ValueError(f"threshold must be a fraction in [0, 1], got {self.threshold!r}")
-        check_positive_int(self.patience, "patience")
-        check_positive_int(self.max_structural_epochs, "max_structural_epochs")
+        SwitchRule(self.threshold, self.patience, self.max_structural_epochs, self.relative)
         self.checks_: list[StructureCheck] = []
         self._stable = 0
-        self._patterns = activation_patterns(model, self.probe)
+        self._patterns = activation_patterns(model, self.probe_)
         self._weights = _monitored_weights(model)
 
     def check(self, model: nn.Module) -> StructureCheck:
         """Measure the change since the previous check and make this one the reference."""
-        patterns = activation_patterns(model, self.probe)
+        patterns = activation_patterns(model, self.probe_)
         flipped = [int((new != old).sum()) for new, old in zip(patterns, self._patterns)]
         sizes = [pattern.numel() for pattern in patterns]
         weights = _monitored_weights(model)
@@ -148,7 +196,7 @@ class StructureMonitor:
     def state_dict(self) -> dict:
         """Everything needed to continue monitoring after a restart (see :func:`glai.fit`)."""
         return {
-            "probe": self.probe,
+            "probe": self.probe_,
             "checks": [list(check) for check in self.checks_],
             "stable": self._stable,
             "patterns": list(self._patterns),
@@ -157,7 +205,7 @@ class StructureMonitor:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned."""
-        self.probe = state["probe"]
+        self.probe_ = state["probe"]
         self.checks_ = [
             StructureCheck(change, tuple(layers), weight)
             for change, layers, weight in state["checks"]

@@ -1,9 +1,14 @@
-"""scikit-learn estimators around the GLAI block: GLAIClassifier and GLAIRegressor."""
+"""scikit-learn estimators around the GLAI block: GLAIClassifier and GLAIRegressor.
+
+Their training parameters are the fields of :class:`glai.training.config.FitConfig` (the
+switch rule's inline), with the config's defaults; :data:`ESTIMATOR_NAMES` is the one place
+where an estimator parameter is named differently from its setting.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,13 +17,23 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from glai.io.models import load, read_info, save
 from glai.nn.block import GLAI
-from glai.nn.monitor import StructureMonitor
-from glai.training.history import History
+from glai.training.config import FitConfig, OptimizerFactory, flat_defaults, flat_fields
 from glai.training.trainer import fit
 
 _PREDICT_BATCH = 8192
+
+ESTIMATOR_NAMES: dict[str, str] = {"seed": "random_state", "progress": "verbose"}
+"""Training setting -> estimator parameter, where scikit-learn convention names it otherwise."""
+
+
+def estimator_params(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Training settings (flat :class:`FitConfig` names) as estimator parameters."""
+    return {ESTIMATOR_NAMES.get(name, name): value for name, value in settings.items()}
+
+
+DEFAULTS: dict[str, Any] = estimator_params(flat_defaults())
+"""Every training parameter's default, by estimator parameter name (from the config)."""
 
 
 class _GLAIEstimator(BaseEstimator):
@@ -30,38 +45,42 @@ class _GLAIEstimator(BaseEstimator):
         self,
         hidden_features: int | Sequence[int] = 128,
         *,
-        epochs: int = 100,
-        batch_size: int = 128,
-        lr: float | None = None,
-        structural_lr: float = 1e-3,
-        schedule: str = "cosine",
-        quantitative: str = "full",
-        threshold: float = 0.15,
-        patience: int = 2,
-        max_structural_epochs: int = 20,
-        early_stopping: int | None = 10,
         validation_fraction: float = 0.1,
-        weight_decay: float = 0.0,
-        device: str | None = None,
-        random_state: int | None = None,
-        verbose: bool = False,
+        epochs: int = DEFAULTS["epochs"],
+        batch_size: int = DEFAULTS["batch_size"],
+        lr: float | None = DEFAULTS["lr"],
+        structural_lr: float = DEFAULTS["structural_lr"],
+        schedule: str = DEFAULTS["schedule"],
+        quantitative: str = DEFAULTS["quantitative"],
+        optimizer: str | OptimizerFactory = DEFAULTS["optimizer"],
+        weight_decay: float = DEFAULTS["weight_decay"],
+        early_stopping: int | None = DEFAULTS["early_stopping"],
+        threshold: float = DEFAULTS["threshold"],
+        patience: int = DEFAULTS["patience"],
+        max_structural_epochs: int = DEFAULTS["max_structural_epochs"],
+        relative: bool = DEFAULTS["relative"],
+        probe_size: int = DEFAULTS["probe_size"],
+        random_state: int | None = DEFAULTS["random_state"],
+        device: str | None = DEFAULTS["device"],
+        verbose: bool = DEFAULTS["verbose"],
     ) -> None:
-        self.hidden_features = hidden_features
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.structural_lr = structural_lr
-        self.schedule = schedule
-        self.quantitative = quantitative
-        self.threshold = threshold
-        self.patience = patience
-        self.max_structural_epochs = max_structural_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.weight_decay = weight_decay
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        # scikit-learn keeps every argument as the attribute of its name, unvalidated
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
+
+    def fit_config(self) -> FitConfig:
+        """The training settings that :meth:`fit` passes to :func:`glai.fit`.
+
+        Raises:
+            ValueError, TypeError: a training parameter is invalid (named by its setting).
+        """
+        return FitConfig().replace(
+            **{
+                item.name: getattr(self, ESTIMATOR_NAMES.get(item.name, item.name))
+                for item in flat_fields()
+            }
+        )
 
     def fit(self, X, y):
         """Train a GLAI on ``X`` (n_samples, n_features) and ``y``; returns ``self``."""
@@ -71,51 +90,33 @@ class _GLAIEstimator(BaseEstimator):
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
             )
+        config = self.fit_config()
         x = torch.from_numpy(X)
         train, val = (x, targets), None
         if self.validation_fraction > 0:
-            train, val = self._split(x, targets)
+            train, val = self._split(x, targets, config.seed)
+        else:
+            config = config.replace(early_stopping=None)
         with torch.random.fork_rng():
-            if self.random_state is not None:
-                torch.manual_seed(self.random_state)
+            if config.seed is not None:
+                torch.manual_seed(config.seed)
             self.model_ = GLAI(X.shape[1], self.hidden_features, self._out_features(targets))
-        self.history_ = fit(
-            self.model_,
-            train,
-            val,
-            loss=self._loss,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            structural_lr=self.structural_lr,
-            schedule=self.schedule,
-            quantitative=self.quantitative,
-            weight_decay=self.weight_decay,
-            monitor=StructureMonitor(
-                threshold=self.threshold,
-                patience=self.patience,
-                max_structural_epochs=self.max_structural_epochs,
-            ),
-            early_stopping=self.early_stopping if val is not None else None,
-            seed=self.random_state,
-            device=self.device,
-            progress=self.verbose,
-        )
+        self.history_ = fit(self.model_, train, val, config, loss=self._loss)
         return self
 
-    def _split(self, x: torch.Tensor, targets: torch.Tensor):
+    def _split(self, x: torch.Tensor, targets: torch.Tensor, seed: int | None):
         stratify = targets.numpy() if self._loss == "cross_entropy" else None
         try:
             parts = train_test_split(
                 x,
                 targets,
                 test_size=self.validation_fraction,
-                random_state=self.random_state,
+                random_state=seed,
                 stratify=stratify,
             )
         except ValueError:  # a class too small to stratify: split at random
             parts = train_test_split(
-                x, targets, test_size=self.validation_fraction, random_state=self.random_state
+                x, targets, test_size=self.validation_fraction, random_state=seed
             )
         x_train, x_val, y_train, y_val = parts
         return (x_train, y_train), (x_val, y_val)
@@ -139,21 +140,13 @@ class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
 
     Args:
         hidden_features: GLAI hidden width or widths.
-        epochs: maximum epochs of the quantitative phase.
-        batch_size: training batch size.
-        lr: learning rate of the quantitative phase (``None``: ``structural_lr / 10``).
-        structural_lr: learning rate of the structural phase.
-        schedule: quantitative-phase schedule, ``"cosine"`` or ``"constant"``.
-        quantitative: ``"full"`` or ``"rowspace"`` (see :func:`glai.fit`).
-        threshold, patience, max_structural_epochs: the switch rule of
-            :class:`glai.StructureMonitor`.
-        early_stopping: epochs without validation improvement before stopping.
         validation_fraction: share of the training data held out for early stopping
             (stratified); 0 trains on everything without early stopping.
-        weight_decay: optimiser weight decay.
-        device: torch device to train on (default CPU).
-        random_state: seed of the weights, the split and the shuffling.
-        verbose: show a progress bar.
+        **settings: every training setting of :class:`glai.training.config.FitConfig`
+            (the switch rule's ``threshold``, ``patience``, ``max_structural_epochs``,
+            ``relative``, ``probe_size`` inline), with its default; ``seed`` is called
+            ``random_state`` (it also seeds the weights and the split) and ``progress``
+            ``verbose``, as :data:`ESTIMATOR_NAMES` says.
 
     Attributes:
         classes_: the class labels seen in ``fit``.
@@ -222,61 +215,3 @@ class GLAIRegressor(RegressorMixin, _GLAIEstimator):
         """Predictions, (n_samples,) or (n_samples, n_outputs) like the ``y`` of ``fit``."""
         prediction = self._forward(X) * self.y_scale_ + self.y_mean_
         return prediction[:, 0] if self.single_output_ else prediction
-
-
-_ESTIMATORS = {"GLAIClassifier": GLAIClassifier, "GLAIRegressor": GLAIRegressor}
-
-
-def save_estimator(estimator: _GLAIEstimator, path: str | os.PathLike) -> None:
-    """Write a fitted estimator as a glai model file (see :func:`glai.save`).
-
-    Its parameters, classes or target scaling and a summary of its training history are
-    kept as JSON next to the weights; :func:`load_estimator` restores it.
-    """
-    check_is_fitted(estimator, "model_")
-    kind = type(estimator).__name__
-    if kind not in _ESTIMATORS:
-        raise TypeError(f"save_estimator expects GLAIClassifier or GLAIRegressor, got {kind}")
-    state = {"n_features_in_": int(estimator.n_features_in_)}
-    if isinstance(estimator, GLAIClassifier):
-        state["classes_"] = estimator.classes_.tolist()
-    else:
-        state.update(
-            y_mean_=estimator.y_mean_.tolist(),
-            y_scale_=estimator.y_scale_.tolist(),
-            single_output_=estimator.single_output_,
-        )
-    info = {
-        "estimator": kind,
-        "params": estimator.get_params(),
-        "state": state,
-        "history": estimator.history_.to_dict(),
-    }
-    save(estimator.model_, path, info=info)
-
-
-def load_estimator(path: str | os.PathLike) -> _GLAIEstimator:
-    """Restore an estimator written by :func:`save_estimator`, ready to ``predict``."""
-    info = read_info(path)["info"]
-    if info.get("estimator") not in _ESTIMATORS:
-        raise ValueError(f"{path} holds a glai model but no fitted estimator")
-    estimator = _ESTIMATORS[info["estimator"]](**info["params"])
-    estimator.model_ = load(path)
-    state = info["state"]
-    estimator.n_features_in_ = state["n_features_in_"]
-    if "classes_" in state:
-        estimator.classes_ = np.array(state["classes_"])
-    else:
-        estimator.y_mean_ = np.array(state["y_mean_"], dtype=np.float32)
-        estimator.y_scale_ = np.array(state["y_scale_"], dtype=np.float32)
-        estimator.single_output_ = state["single_output_"]
-    estimator.history_ = History.from_dict(info["history"])
-    return estimator
-
-
-def task_of(labels: np.ndarray) -> str:
-    """``"regression"`` for float targets with non-integer values, else ``"classification"``."""
-    labels = np.asarray(labels)
-    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
-        return "regression"
-    return "classification"

@@ -1,17 +1,34 @@
-"""Training callbacks: hooks called by :func:`glai.fit`, each doing nothing by default."""
+"""Training callbacks: hooks called by :func:`glai.fit`, and the built-in ones (progress,
+best weights, early stopping, checkpoints) that the trainer adds around the user's."""
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import TYPE_CHECKING
 
+import torch
 from torch import nn
+from tqdm.auto import tqdm
+
+from glai.training.checkpoint import write_checkpoint
+from glai.training.distributed import is_main_process
+from glai.training.metrics import Metric
+from glai.training.phase import Phase
 
 if TYPE_CHECKING:
     from glai.training.history import EpochRecord, History
+    from glai.training.run import TrainingRun
+
+logger = logging.getLogger(__name__)
 
 
 class Callback:
-    """Base class for :func:`glai.fit` callbacks; override the hooks you need."""
+    """Base class for :func:`glai.fit` callbacks; override the hooks you need.
+
+    In each epoch the hooks come in this order: :meth:`on_epoch_end`, then (in the epoch
+    that ends the structural phase) :meth:`on_switch`, then :meth:`on_epoch_complete`.
+    """
 
     def on_train_begin(self, model: nn.Module) -> None:
         """Called once before the first epoch."""
@@ -22,5 +39,100 @@ class Callback:
     def on_switch(self, model: nn.Module, epoch: int) -> None:
         """Called right after the structure is frozen, at the end of ``epoch``."""
 
+    def on_epoch_complete(self, model: nn.Module, record: EpochRecord) -> None:
+        """Called last in each epoch, when its state is final (after any switch)."""
+
     def on_train_end(self, model: nn.Module, history: History) -> None:
         """Called once after training, with the best weights restored."""
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over epochs (when ``enabled``), and one log line per epoch."""
+
+    def __init__(self, enabled: bool, initial: int = 0) -> None:
+        self.bar = tqdm(disable=not enabled, desc="glai.fit", unit="epoch", initial=initial)
+
+    def on_epoch_end(self, model: nn.Module, record: EpochRecord) -> None:
+        summary = {"phase": str(record.phase), "loss": f"{record.train_loss:.4f}"}
+        if record.val_metric is not None:
+            summary["val"] = f"{record.val_metric:.4f}"
+        if record.pattern_change is not None:
+            summary["pattern_change"] = f"{record.pattern_change:.4f}"
+        self.bar.set_postfix(summary)
+        self.bar.update(1)
+        logger.info("epoch %d %s", record.epoch, summary)
+
+    def on_switch(self, model: nn.Module, epoch: int) -> None:
+        logger.info("structure frozen after epoch %d", epoch)
+
+    def on_train_end(self, model: nn.Module, history: History) -> None:
+        self.bar.close()
+
+
+class BestWeights(Callback):
+    """Keep a copy of the weights of the best validation epoch of the final phase (the
+    epoch of the switch included) and restore them when training ends."""
+
+    def __init__(self, metric: Metric) -> None:
+        self.metric = metric
+        self.epoch: int | None = None
+        self.value: float | None = None
+        self.state: dict[str, torch.Tensor] | None = None
+        self.stale_epochs = 0
+        self._switched_at: int | None = None
+
+    def on_switch(self, model: nn.Module, epoch: int) -> None:
+        self._switched_at = epoch
+
+    def on_epoch_complete(self, model: nn.Module, record: EpochRecord) -> None:
+        final = record.phase is not Phase.STRUCTURAL or record.epoch == self._switched_at
+        if not final or record.val_metric is None:
+            return
+        if self.metric.better(record.val_metric, self.value):
+            self.epoch, self.value, self.stale_epochs = record.epoch, record.val_metric, 0
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.stale_epochs += 1
+
+    def on_train_end(self, model: nn.Module, history: History) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
+            history.best_epoch = self.epoch
+
+    def state_dict(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "value": self.value,
+            "state": self.state,
+            "stale_epochs": self.stale_epochs,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.value = state["epoch"], state["value"]
+        self.state, self.stale_epochs = state["state"], state["stale_epochs"]
+
+
+class EarlyStopping(Callback):
+    """Stop the run after ``patience`` final-phase epochs without a better validation
+    metric than the best one (as counted by ``best``)."""
+
+    def __init__(self, run: TrainingRun, best: BestWeights, patience: int) -> None:
+        self.run, self.best, self.patience = run, best, patience
+
+    def on_epoch_complete(self, model: nn.Module, record: EpochRecord) -> None:
+        if record.phase is not Phase.STRUCTURAL and self.best.stale_epochs >= self.patience:
+            self.run.stopped = True
+
+
+class Checkpointing(Callback):
+    """Write the run's whole state to ``directory`` after every epoch (on the main
+    process), so that :func:`glai.fit` with ``resume=True`` continues it."""
+
+    def __init__(self, run: TrainingRun, best: BestWeights, directory: str | os.PathLike):
+        self.run, self.best, self.directory = run, best, directory
+
+    def on_epoch_complete(self, model: nn.Module, record: EpochRecord) -> None:
+        if is_main_process():
+            write_checkpoint(
+                self.directory, {**self.run.state_dict(), "best": self.best.state_dict()}
+            )

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from glai.io.atomic import write_atomic
+
 FORMAT = "glai-checkpoint-1"
 FILE_NAME = "checkpoint.pt"
 
@@ -17,21 +19,11 @@ def checkpoint_path(directory: str | os.PathLike) -> Path:
 
 
 def write_checkpoint(directory: str | os.PathLike, state: dict) -> None:
-    """Write ``state`` so that a crash at any moment leaves the previous checkpoint intact:
-    a temporary file is written and flushed to disk, then renamed over the old one."""
+    """Write ``state`` to ``directory`` (created if missing) so that a crash at any moment
+    leaves the previous checkpoint intact (:func:`glai.io.atomic.write_atomic`)."""
     path = checkpoint_path(directory)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("wb") as handle:
-        torch.save({"format": FORMAT, **state}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    descriptor = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)  # make the rename itself durable
-    finally:
-        os.close(descriptor)
+    write_atomic(path, lambda handle: torch.save({"format": FORMAT, **state}, handle))
 
 
 def read_checkpoint(directory: str | os.PathLike) -> dict | None:
@@ -51,6 +43,11 @@ def read_checkpoint(directory: str | os.PathLike) -> dict | None:
             f"checkpoint {path} is damaged or truncated ({str(error).splitlines()[0]}); "
             "delete it to train from scratch"
         ) from error
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a glai checkpoint; delete it to train from scratch")
+    tag = state.get("format") if isinstance(state, dict) else None
+    if tag != FORMAT:
+        found = repr(tag) if isinstance(state, dict) else f"a {type(state).__name__}"
+        raise ValueError(
+            f"{path} is not a glai checkpoint: expected format tag {FORMAT!r}, found "
+            f"{found}; delete it to train from scratch"
+        )
     return state

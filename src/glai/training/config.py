@@ -4,7 +4,7 @@
 scikit-learn estimators take the same fields as their parameters and the ``glai fit``
 command has one flag per field, all generated from the dataclasses below, so every
 surface offers the same options with the same defaults. The switch rule is a nested part,
-:class:`SwitchRule`, whose fields are also accepted flat (``threshold=0.3``).
+:class:`glai.nn.monitor.SwitchRule`, whose fields are also accepted flat (``threshold=0.3``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 import torch
 
 from glai.guards import check_positive_int
+from glai.nn.monitor import SwitchRule
+from glai.training.quantitative import STRATEGIES
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
@@ -28,45 +30,12 @@ OPTIMIZERS: dict[str, OptimizerFactory] = {
     ),
 }
 SCHEDULES = ("constant", "cosine")
-QUANTITATIVE_MODES = ("full", "rowspace")
+QUANTITATIVE_MODES = tuple(STRATEGIES)
 
 
 def _about(help: str, choices: tuple | None = None) -> dict:
     """A field's metadata: the text and the choices that the CLI shows."""
     return {"help": help, "choices": choices}
-
-
-@dataclass(frozen=True)
-class SwitchRule:
-    """When the structural phase ends (see :class:`glai.StructureMonitor`)."""
-
-    threshold: float = field(
-        default=0.15,
-        metadata=_about(
-            "a check is stable when the pattern change is below this fraction of its peak"
-        ),
-    )
-    patience: int = field(default=2, metadata=_about("consecutive stable checks before the switch"))
-    max_structural_epochs: int = field(
-        default=20, metadata=_about("switch after this many structural epochs")
-    )
-    relative: bool = field(
-        default=True, metadata=_about("threshold relative to the peak pattern change")
-    )
-    probe_size: int = field(
-        default=1024, metadata=_about("training inputs drawn to compare activation patterns")
-    )
-
-    def __post_init__(self) -> None:
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
-            raise TypeError(f"threshold must be a number, got {self.threshold!r}")
-        if not 0 <= self.threshold <= 1:
-            raise ValueError(f"threshold must be a fraction in [0, 1], got {self.threshold!r}")
-        check_positive_int(self.patience, "patience")
-        check_positive_int(self.max_structural_epochs, "max_structural_epochs")
-        check_positive_int(self.probe_size, "probe_size")
-        if not isinstance(self.relative, bool):
-            raise TypeError(f"relative must be a bool, got {self.relative!r}")
 
 
 @dataclass(frozen=True)
@@ -102,7 +71,10 @@ class FitConfig:
     epochs: int = field(default=100, metadata=_about("maximum epochs of the final phase"))
     batch_size: int = field(default=128, metadata=_about("training batch size"))
     lr: float | None = field(
-        default=None, metadata=_about("final-phase learning rate (default: structural / 10)")
+        default=None,
+        metadata=_about(
+            "final-phase learning rate (default: structural / 10 after a structural phase)"
+        ),
     )
     structural_lr: float = field(default=1e-3, metadata=_about("structural-phase learning rate"))
     schedule: str = field(
@@ -150,6 +122,10 @@ class FitConfig:
             )
         if self.seed is not None and (isinstance(self.seed, bool) or not _is_int(self.seed)):
             raise TypeError(f"seed must be an int or None, got {self.seed!r}")
+        if not isinstance(self.progress, bool):
+            raise TypeError(f"progress must be a bool, got {self.progress!r}")
+        if self.device is not None and not isinstance(self.device, (str, torch.device)):
+            raise TypeError(f"device must be a str, a torch.device or None, got {self.device!r}")
         if not isinstance(self.switch, SwitchRule):
             raise TypeError(f"switch must be a SwitchRule, got {type(self.switch).__name__}")
 

@@ -133,3 +133,20 @@ def check_fit_data(
             f"{name} y holds classes {low}..{high}; the model has {classes} outputs "
             f"(classes 0..{classes - 1})"
         )
+
+
+def prepare_data(
+    data: Data,
+    name: str,
+    in_features: int,
+    dtype: torch.dtype,
+    classes: int | None,
+    device: torch.device,
+) -> FitData:
+    """``data`` wrapped, checked (see :func:`check_fit_data`) and moved to ``device``;
+    class targets of fixed tensors become int64."""
+    prepared = as_fit_data(data, name)
+    check_fit_data(prepared, name, in_features, dtype, classes)
+    if prepared.fixed and classes is not None:
+        prepared.targets = prepared.targets.long()
+    return prepared.to(device)

@@ -6,6 +6,9 @@ import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
+from glai.training.metrics import Metric
+from glai.training.phase import Phase
+
 
 @dataclass(frozen=True)
 class EpochRecord:
@@ -13,8 +16,9 @@ class EpochRecord:
 
     Attributes:
         epoch: 1-based epoch number, counted across both phases.
-        phase: ``"structural"`` (structure trains), ``"quantitative"`` (structure frozen,
-            paths train) or ``"train"`` (a plain model trained in one phase).
+        phase: the :class:`Phase`: ``"structural"`` (structure trains),
+            ``"quantitative"`` (structure frozen, paths train) or ``"train"`` (a model
+            trained in one phase).
         seconds: wall-clock seconds since training started, at the end of this epoch,
             including everything done so far (switch, mask caches, validation).
         train_loss: mean training loss over the epoch's batches.
@@ -29,7 +33,7 @@ class EpochRecord:
     """
 
     epoch: int
-    phase: str
+    phase: Phase
     seconds: float
     train_loss: float
     val_metric: float | None
@@ -74,6 +78,11 @@ class History:
         return [getattr(record, name) for record in self.records]
 
     @property
+    def direction(self) -> Metric:
+        """The metric's name and direction (what "better" and "reaches" mean)."""
+        return Metric(self.metric, self.greater_is_better)
+
+    @property
     def best_metric(self) -> float | None:
         """Validation metric of :attr:`best_epoch`."""
         if self.best_epoch is None:
@@ -83,10 +92,7 @@ class History:
     @property
     def peak_metric(self) -> float | None:
         """Best validation metric over every epoch of the run, whatever its phase."""
-        values = [r.val_metric for r in self.records if r.val_metric is not None]
-        if not values:
-            return None
-        return max(values) if self.greater_is_better else min(values)
+        return self.direction.best(record.val_metric for record in self.records)
 
     def time_to(self, target: float) -> float:
         """Seconds until the validation metric first reached ``target`` (``inf`` if never)."""
@@ -97,13 +103,19 @@ class History:
 
     def reaches(self, value: float, target: float) -> bool:
         """Whether ``value`` is at least as good as ``target`` for this metric."""
-        return value >= target if self.greater_is_better else value <= target
+        return self.direction.reaches(value, target)
 
     @classmethod
     def from_dict(cls, data: dict) -> History:
         """Inverse of :meth:`to_dict`."""
         records = [
-            EpochRecord(**{**record, "layer_changes": _tuple_or_none(record["layer_changes"])})
+            EpochRecord(
+                **{
+                    **record,
+                    "phase": Phase(record["phase"]),
+                    "layer_changes": _tuple_or_none(record["layer_changes"]),
+                }
+            )
             for record in data["records"]
         ]
         return cls(
@@ -121,7 +133,7 @@ class History:
             "greater_is_better": self.greater_is_better,
             "switch_epoch": self.switch_epoch,
             "best_epoch": self.best_epoch,
-            "records": [asdict(record) for record in self.records],
+            "records": [{**asdict(r), "phase": Phase(r.phase).value} for r in self.records],
         }
 
 

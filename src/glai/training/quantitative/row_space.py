@@ -1,4 +1,5 @@
-"""Row-space training of GLAI's paths: the first layer learns on cached input products.
+"""Row-space training of GLAI's paths (``quantitative="rowspace"``): the first layer
+learns on cached input products.
 
 After the switch the structure is fixed, and so is every input. The quantitative phase
 can then stop reading the inputs: multiply them once by the first path layer,
@@ -11,10 +12,15 @@ its rows at the switch.
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import torch
 from torch import nn
 
 from glai.nn.block import GLAI, gated
+from glai.training.fit_data import FitData
+from glai.training.quantitative.base import QuantitativeStrategy
 
 
 class RowSpacePaths(nn.Module):
@@ -60,3 +66,57 @@ class RowSpacePaths(nn.Module):
         first.weight.copy_(self.mix.weight @ self.basis)
         if first.bias is not None:
             first.bias.copy_(self.mix.bias)
+
+
+class RowSpace(QuantitativeStrategy):
+    """The quantitative phase in row-space form: at the switch the training inputs are
+    multiplied once by the first path layer (the masks are computed from the same
+    products), then :class:`RowSpacePaths` trains and is folded back into the model after
+    every epoch, so validation, best weights and checkpoints see an ordinary GLAI."""
+
+    name = "rowspace"
+
+    def __init__(self, model: GLAI, train: FitData, val: FitData | None) -> None:
+        super().__init__(model, train, val)
+        self.paths: RowSpacePaths | None = None
+        self.projected: FitData | None = None
+
+    @classmethod
+    def check(cls, model: nn.Module, train: FitData) -> None:
+        if not (isinstance(model, GLAI) and train.fixed):
+            raise ValueError(
+                "quantitative='rowspace' trains a GLAI's paths on cached products of fixed "
+                "inputs: it needs a GLAI and (X, y) tensors (or a TensorDataset) as train"
+            )
+        if model.hidden_features[0] >= model.in_features:
+            warnings.warn(
+                f"quantitative='rowspace' is no cheaper than 'full' when the first hidden "
+                f"layer ({model.hidden_features[0]} units) is as wide as the input "
+                f"({model.in_features} features); it pays when it is narrower",
+                stacklevel=4,
+            )
+
+    def prepare(self, directory: str | os.PathLike | None = None, state: dict | None = None):
+        self.paths = RowSpacePaths(self.model)
+        if state is not None:
+            self.paths.load_state_dict(state)
+        self.projected = FitData(self.paths.project(self.train.inputs), self.train.targets)
+        super().prepare(directory, state)
+
+    def first_products(self) -> torch.Tensor | None:
+        at_switch = torch.equal(self.paths.basis, self.model.structure[0].weight)
+        return self.projected.inputs if at_switch else None  # the structure's own products
+
+    @property
+    def module(self) -> nn.Module:
+        return self.paths
+
+    @property
+    def data(self) -> FitData:
+        return self.projected
+
+    def end_epoch(self) -> None:
+        self.paths.fold(self.model)
+
+    def state_dict(self) -> dict | None:
+        return self.paths.state_dict()

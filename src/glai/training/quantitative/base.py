@@ -1,0 +1,100 @@
+"""The interface of a quantitative-phase strategy, and the mask caches every one uses."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from glai.nn.block import GLAI
+from glai.nn.mask_cache import MaskCache
+from glai.training.distributed import gather_rows, shard_indices, world
+from glai.training.fit_data import FitData
+
+
+class QuantitativeStrategy:
+    """How a frozen GLAI's paths train after the switch.
+
+    The trainer calls :meth:`check` before training, :meth:`prepare` once at the switch
+    (or when resuming), then each epoch trains the parameters of :attr:`module` on
+    :attr:`data` with :attr:`train_masks`, and calls :meth:`end_epoch`. This base class
+    trains the model itself on the training inputs; a strategy overrides what differs.
+
+    Args:
+        model: the GLAI, frozen by the time :meth:`prepare` is called.
+        train: the training data.
+        val: the validation data, or ``None``.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, model: GLAI, train: FitData, val: FitData | None) -> None:
+        self.model, self.train, self.val = model, train, val
+        self.train_masks: MaskCache | None = None
+        self.val_masks: MaskCache | None = None
+
+    @classmethod
+    def check(cls, model: nn.Module, train: FitData) -> None:
+        """Raise (or warn) before training when this strategy cannot train ``model``."""
+
+    def prepare(self, directory: str | os.PathLike | None = None, state: dict | None = None):
+        """Cache the masks of every fixed input set (kept in, or read back from,
+        ``directory`` when given); ``state`` is what :meth:`state_dict` returned."""
+        if self.train.fixed:
+            self.train_masks = cached_masks(
+                self.model, self.train, directory, "train", self.first_products()
+            )
+        if self.val is not None and self.val.fixed:
+            self.val_masks = cached_masks(self.model, self.val, directory, "val")
+
+    def first_products(self) -> torch.Tensor | None:
+        """The training inputs times the structure's first weight, if already computed."""
+        return None
+
+    @property
+    def module(self) -> nn.Module:
+        """The module whose trainable parameters the optimiser updates, called on
+        ``(x, masks=...)`` batches of :attr:`data`."""
+        return self.model
+
+    @property
+    def data(self) -> FitData:
+        """What the phase iterates over."""
+        return self.train
+
+    def end_epoch(self) -> None:
+        """Bring the model up to date after an epoch (before validation)."""
+
+    def state_dict(self) -> dict | None:
+        """What a checkpoint must keep to continue the phase."""
+        return None
+
+
+def cached_masks(
+    model: GLAI,
+    data: FitData,
+    directory: str | os.PathLike | None,
+    name: str,
+    first_products: torch.Tensor | None = None,
+) -> MaskCache:
+    """The mask cache of ``data``: read from ``directory`` if it holds one, else built (and
+    kept there when a directory is given), from ``first_products`` if given (see
+    :meth:`MaskCache.build`). With several processes each builds the masks of its
+    ``DistributedSampler`` shard and the shards are gathered."""
+    if world()[1] > 1:
+        indices = shard_indices(len(data))
+        local = MaskCache.build(model, data.inputs[indices.to(data.inputs.device)])
+        packed = [gather_rows(layer, indices.to(layer.device), len(data)) for layer in local.packed]
+        return MaskCache(packed, local.widths, local.sample_shape)
+    path = Path(directory) / f"masks-{name}.pt" if directory is not None else None
+    if path is not None and path.is_file():
+        cache = MaskCache.load(path)
+        if len(cache) == len(data):
+            return cache.to(data.inputs.device)
+    cache = MaskCache.build(model, data.inputs, first_products=first_products)
+    if path is not None:
+        cache.save(path)
+    return cache
