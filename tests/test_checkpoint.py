@@ -60,8 +60,8 @@ def uninterrupted(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("kill_at", "phase", "quantitative"),
-    [(10, "structural", "full"), (32, "quantitative", "full"), (32, "quantitative", "rowspace")],
-    ids=["structural", "quantitative", "quantitative-rowspace"],
+    [(10, "structural", "full"), (32, "quantitative", "full"), (32, "quantitative", "row_space")],
+    ids=["structural", "quantitative", "quantitative-row_space"],
 )
 def test_sigkill_mid_epoch_then_resume_gives_identical_weights(
     kill_at, phase, quantitative, uninterrupted, tmp_path
@@ -72,7 +72,7 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(
     state = read_checkpoint(directory)
     assert state["phase"] == phase
     assert len(state["history"]["records"]) == (kill_at - 1) // 7  # whole epochs only
-    assert (state["quantitative"] is not None) == (quantitative == "rowspace")
+    assert (state["quantitative"] is not None) == (quantitative == "row_space")
     code, out = train(tmp_path, "resumed", quantitative, directory)
     assert code == 0
     resumed = glai.load(out).state_dict()

@@ -47,7 +47,7 @@ def test_npz_regression_to_stdout(tmp_path, capsys):
     x = rng.normal(size=(100, 20))  # wider than the hidden layer, where row space pays
     np.savez(tmp_path / "r.npz", X=x, y=x[:, 0] * 0.5 + 0.1)
     model = tmp_path / "r.safetensors"
-    command = ["fit", str(tmp_path / "r.npz"), "--out", str(model), "--quantitative", "rowspace"]
+    command = ["fit", str(tmp_path / "r.npz"), "--out", str(model), "--quantitative", "row_space"]
     assert main([*command, *FAST]) == 0
     assert capsys.readouterr().out.startswith("regression")
     assert main(["predict", str(model), str(tmp_path / "r.npz")]) == 0

@@ -62,7 +62,7 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("quantitative", ["full", "rowspace"])
+@pytest.mark.parametrize("quantitative", ["full", "row_space"])
 def test_two_processes_match_one_process(quantitative):
     single = train(quantitative)
     with mp.Manager() as manager:

@@ -61,7 +61,7 @@ def test_learns(fitted, digits_numpy):
 
 
 def test_learns_with_row_space_training(digits_numpy):
-    model = GLAIClassifier(32, quantitative="rowspace", **FAST).fit(*digits_numpy)
+    model = GLAIClassifier(32, quantitative="row_space", **FAST).fit(*digits_numpy)
     assert model.score(*digits_numpy) > 0.8
 
 

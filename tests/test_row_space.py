@@ -48,7 +48,7 @@ def test_fit_trains_the_paths_within_the_first_layer_row_space():
         epochs=8,
         seed=0,
         lr=1e-2,
-        quantitative="rowspace",
+        quantitative="row_space",
         monitor=StructureMonitor(max_structural_epochs=2, threshold=0.0),
         early_stopping=None,
     )
@@ -85,7 +85,7 @@ def test_gradient_is_the_full_gradient_seen_through_the_basis(inputs):
     ids=["mlp", "dataset", "unknown-mode"],
 )
 def test_bad_uses_are_named(model, train, message):
-    quantitative = "rowspace" if message else "lowrank"
+    quantitative = "row_space" if message else "lowrank"
     with pytest.raises(ValueError, match=message or "quantitative must be one of"):
         fit(model, train, epochs=1, quantitative=quantitative)
 
@@ -103,7 +103,7 @@ def test_multi_view_inputs_train_a_projection_head():
         batch_size=16,
         seed=0,
         lr=1e-2,
-        quantitative="rowspace",
+        quantitative="row_space",
         monitor=StructureMonitor(max_structural_epochs=1, threshold=0.0),
         early_stopping=None,
     )
@@ -114,7 +114,7 @@ def test_multi_view_inputs_train_a_projection_head():
 
 def test_a_first_layer_as_wide_as_the_input_is_warned_about():
     with pytest.warns(UserWarning, match="no cheaper"):
-        fit(GLAI(6, 6, 3), small_problem(), epochs=1, quantitative="rowspace")
+        fit(GLAI(6, 6, 3), small_problem(), epochs=1, quantitative="row_space")
 
 
 @pytest.mark.parametrize("trained_paths", [False, True], ids=["at-switch", "trained-paths"])
@@ -135,7 +135,7 @@ def test_the_cached_masks_are_the_structures(trained_paths, monkeypatch):
         return built[-1][0]
 
     monkeypatch.setattr(MaskCache, "build", classmethod(spy))
-    fit(model, train, epochs=3, seed=0, lr=1e-2, quantitative="rowspace", early_stopping=None)
+    fit(model, train, epochs=3, seed=0, lr=1e-2, quantitative="row_space", early_stopping=None)
     ((cache, from_products),) = built
     assert from_products != trained_paths
     expected = model.masks(train[0])

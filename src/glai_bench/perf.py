@@ -161,7 +161,7 @@ def run_perf(out: Path, quick: bool = False, progress: bool = False) -> str:
         f"Input {IN_FEATURES} features; times are medians over repeats of a "
         f"{SAMPLES:,}-sample epoch with Adam; 'structure forward' is one pass of the frozen "
         "structure over the epoch (the mask cache's lower bound); 'row-space step' is a "
-        "quantitative step of `fit(quantitative='rowspace')` on the projected inputs; "
+        "quantitative step of `fit(quantitative='row_space')` on the projected inputs; "
         "matmul GFLOP/s is torch.matmul at the first layer's shape."
     )
     out.mkdir(parents=True, exist_ok=True)

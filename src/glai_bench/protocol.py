@@ -77,7 +77,7 @@ def benchmark_candidates(
         Candidate(
             GLAI_ROW_SPACE,
             lambda: GLAI(in_features, width, out_features),
-            {**base, "quantitative": "rowspace"},
+            {**base, "quantitative": "row_space"},
         ),
         Candidate(LINEAR_HEAD, lambda: nn.Linear(in_features, out_features), base),
     ]

@@ -36,7 +36,7 @@ def variant_candidates(splits: Splits, mlp_hidden: int, options: dict) -> list[C
         monitor = StructureMonitor(threshold=0.0, max_structural_epochs=epochs)
         return {**base, "monitor": monitor, "lr": LR / 10}
 
-    row_space = {"quantitative": "rowspace"}
+    row_space = {"quantitative": "row_space"}
     return [
         Candidate(EQUAL_WIDTH, mlp, base),
         Candidate("MLP, equal width, switch after 4 epochs, lr/10", mlp, after(4)),

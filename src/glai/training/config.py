@@ -53,7 +53,7 @@ class FitConfig:
             ``"constant"``.
         quantitative: how the paths train after the switch, a name from
             :data:`glai.training.quantitative.STRATEGIES`: ``"full"`` (every path weight,
-            on the inputs) or ``"rowspace"`` (the inputs multiplied once by the first path
+            on the inputs) or ``"row_space"`` (the inputs multiplied once by the first path
             layer, which then learns within the span of its rows; needs tensor data and
             pays when the first hidden layer is narrower than the input).
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory

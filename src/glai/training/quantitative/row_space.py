@@ -1,4 +1,4 @@
-"""Row-space training of GLAI's paths (``quantitative="rowspace"``): the first layer
+"""Row-space training of GLAI's paths (``quantitative="row_space"``): the first layer
 learns on cached input products.
 
 After the switch the structure is fixed, and so is every input. The quantitative phase
@@ -74,7 +74,7 @@ class RowSpace(QuantitativeStrategy):
     products), then :class:`RowSpacePaths` trains and is folded back into the model after
     every epoch, so validation, best weights and checkpoints see an ordinary GLAI."""
 
-    name = "rowspace"
+    name = "row_space"
 
     def __init__(self, model: GLAI, train: FitData, val: FitData | None) -> None:
         super().__init__(model, train, val)
@@ -85,12 +85,12 @@ class RowSpace(QuantitativeStrategy):
     def check(cls, model: nn.Module, train: FitData) -> None:
         if not (isinstance(model, GLAI) and train.fixed):
             raise ValueError(
-                "quantitative='rowspace' trains a GLAI's paths on cached products of fixed "
+                "quantitative='row_space' trains a GLAI's paths on cached products of fixed "
                 "inputs: it needs a GLAI and (X, y) tensors (or a TensorDataset) as train"
             )
         if model.hidden_features[0] >= model.in_features:
             warnings.warn(
-                f"quantitative='rowspace' is no cheaper than 'full' when the first hidden "
+                f"quantitative='row_space' is no cheaper than 'full' when the first hidden "
                 f"layer ({model.hidden_features[0]} units) is as wide as the input "
                 f"({model.in_features} features); it pays when it is narrower",
                 stacklevel=4,
