@@ -21,7 +21,7 @@ class EfficientNetLite0Features(nn.Module):
 
     Args:
         resolution: side of the square input; a multiple of 32 avoids padding artefacts
-            (at 64 a linear probe on Fashion-MNIST scored 83.0%, at 56 only 64.7%).
+            (BENCHMARKS.md, "What is compared", compares 56 and 64).
 
     Shape:
         input ``(batch, channels, height, width)`` or ``(batch, height, width)``,

@@ -155,6 +155,9 @@ def _inspect(args: argparse.Namespace) -> None:
     print(json.dumps(description, indent=2) if args.json else format_description(description))
 
 
+_EXTRAS = {"demo": "bench", "bench": "bench", "fit": "sklearn", "predict": "sklearn"}
+"""The extra that each command's optional dependencies come with."""
+
 _COMMANDS = {
     "demo": _demo,
     "fit": _fit,
@@ -170,6 +173,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
         _COMMANDS[args.command](args)
+    except ModuleNotFoundError as error:
+        extra = _EXTRAS.get(args.command, "bench")
+        print(
+            f"glai {args.command}: error: it needs {error.name}, which comes with the "
+            f"'{extra}' extra: pip install 'greenlightningai[{extra}]'",
+            file=sys.stderr,
+        )
+        return 1
     except EXPECTED_ERRORS as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         print(f"glai {args.command}: error: {message}", file=sys.stderr)
