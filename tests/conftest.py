@@ -5,9 +5,6 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-DEPTHS = [[7], [9, 6], [8, 7, 5]]
-DTYPES = [torch.float32, torch.float64]
-
 
 @pytest.fixture(autouse=True)
 def seeded() -> None:

@@ -1,6 +1,15 @@
-"""Small synthetic problems shared by several test modules."""
+"""Shared test helpers: small synthetic problems, model shapes, and hand-made histories.
+
+Test modules in every subdirectory import them as ``from problems import ...`` (``tests``
+is on ``pythonpath`` in pyproject.toml).
+"""
 
 import torch
+
+from glai import EpochRecord, History
+
+DEPTHS = [[7], [9, 6], [8, 7, 5]]
+DTYPES = [torch.float32, torch.float64]
 
 
 def small_problem(n=200, features=6, classes=3):
@@ -8,3 +17,20 @@ def small_problem(n=200, features=6, classes=3):
     x = torch.randn(n, features)
     y = (x[:, :classes] + 0.1 * torch.randn(n, classes)).argmax(1)
     return x, y
+
+
+def history(values, greater=True, switch=None):
+    """A ``History`` whose epoch ``i`` (from 1) ends at ``i`` s with metric ``values[i - 1]``."""
+    records = [
+        EpochRecord(
+            epoch=i + 1,
+            phase="train",
+            seconds=float(i + 1),
+            train_loss=1.0,
+            val_metric=v,
+            val_loss=1.0,
+            lr=0.1,
+        )
+        for i, v in enumerate(values)
+    ]
+    return History("accuracy" if greater else "loss", greater, records, switch, None)

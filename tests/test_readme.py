@@ -34,7 +34,8 @@ def test_python_example(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_shell_example(tmp_path):
-    (script,) = blocks("bash")
+    # the example that runs the command line, not the install commands
+    (script,) = [block for block in blocks("bash") if "glai fit" in block]
     subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, check=True, capture_output=True
     )

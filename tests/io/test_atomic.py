@@ -92,6 +92,8 @@ KINDS = {
     "features": Kind(write_features, read_features, ("f.npy", "f.npy.json")),
 }
 REPLACED_KINDS = ["model", "checkpoint", "masks"]  # one file, rewritten in place
+KIND_FILES = [(KINDS[kind], name) for kind in KINDS for name in KINDS[kind].files]
+KIND_FILE_IDS = [f"{kind}-{name}" for kind in KINDS for name in KINDS[kind].files]
 
 
 def names(directory: Path) -> list[str]:
@@ -207,16 +209,17 @@ def disk_events(monkeypatch) -> list[tuple[str, object]]:
     return events
 
 
-@pytest.mark.parametrize("kind", KINDS.values(), ids=list(KINDS))
-def test_the_file_is_fsynced_then_renamed_then_its_directory_fsynced(kind, tmp_path, disk_events):
+@pytest.mark.parametrize(("kind", "name"), KIND_FILES, ids=KIND_FILE_IDS)
+def test_the_file_is_fsynced_then_renamed_then_its_directory_fsynced(
+    kind, name, tmp_path, disk_events
+):
     kind.write(tmp_path, 1)
     directory = ("fsync", tmp_path.stat().st_ino)
-    for name in kind.files:
-        renamed = len(disk_events) - 1 - disk_events[::-1].index(("replace", name))
-        # a rename keeps the inode: the file fsynced is the one now under its final name
-        file_synced = disk_events.index(("fsync", (tmp_path / name).stat().st_ino))
-        assert file_synced < renamed
-        assert directory in disk_events[renamed:]
+    renamed = len(disk_events) - 1 - disk_events[::-1].index(("replace", name))
+    # a rename keeps the inode: the file fsynced is the one now under its final name
+    file_synced = disk_events.index(("fsync", (tmp_path / name).stat().st_ino))
+    assert file_synced < renamed
+    assert directory in disk_events[renamed:]
 
 
 @pytest.mark.parametrize("kind", [KINDS[k] for k in REPLACED_KINDS], ids=REPLACED_KINDS)
@@ -287,15 +290,14 @@ def test_concurrent_writers_use_their_own_temporary_files(tmp_path):
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664)], ids=oct)
-@pytest.mark.parametrize("kind", KINDS.values(), ids=list(KINDS))
-def test_the_file_mode_respects_the_umask(kind, umask, mode, tmp_path):
+@pytest.mark.parametrize(("kind", "name"), KIND_FILES, ids=KIND_FILE_IDS)
+def test_the_file_mode_respects_the_umask(kind, name, umask, mode, tmp_path):
     previous = os.umask(umask)
     try:
         kind.write(tmp_path, 1)
     finally:
         os.umask(previous)
-    for name in kind.files:
-        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
+    assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
 
 
 def save_masks(path: Path) -> None:

@@ -7,7 +7,8 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +23,26 @@ logger = logging.getLogger(__name__)
 CACHE_FORMAT = "glai-features-1"
 
 
-def _meta_path(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
+@dataclass(frozen=True)
+class _CacheFiles:
+    """The files of one feature cache, all next to the ``.npy`` array."""
 
+    array: Path
 
-def _partial(path: Path) -> Path:
-    return path.with_name(path.name + ".partial")
+    @property
+    def meta(self) -> Path:
+        """``<array>.json``: the finished cache's format tag and fingerprint."""
+        return self.array.with_name(self.array.name + ".json")
+
+    @property
+    def partial(self) -> Path:
+        """``<array>.partial``: the array while it is being written."""
+        return self.array.with_name(self.array.name + ".partial")
+
+    @property
+    def partial_meta(self) -> Path:
+        """``<array>.partial.json``: how many rows of the partial array are written."""
+        return self.array.with_name(self.array.name + ".partial.json")
 
 
 def _fingerprint(backbone: object, first: torch.Tensor, count: int, key: str) -> str:
@@ -113,42 +128,99 @@ def extract_features(
     Returns:
         (n_samples, n_features) float32 features, in ``data``'s order.
     """
-    path = Path(cache_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(backbone, torch.nn.Module):
-        backbone.eval()
-        if device is None:
-            device = next(backbone.parameters()).device
+    files = _CacheFiles(Path(cache_path))
+    files.array.parent.mkdir(parents=True, exist_ok=True)
+    device = _prepare_backbone(backbone, device)
     batches = DataLoader(data, batch_size=batch_size) if isinstance(data, Dataset) else None
     count = len(data)
     first = _inputs_of(next(iter(batches))) if batches else data[:batch_size]
     fingerprint = _fingerprint(backbone, first, count, key)
+    cached = _load_finished(files, fingerprint, count, mmap)
+    if cached is not None:
+        return cached
+    source = batches if batches is not None else data.split(batch_size)
+    _extract_remaining(backbone, source, device, files, fingerprint, count, progress)
+    _finish(files, fingerprint, count, key)
+    return load_features(files.array, mmap)
 
-    finished = _read_meta(_meta_path(path))
+
+def _prepare_backbone(
+    backbone: Callable[[torch.Tensor], torch.Tensor], device: torch.device | str | None
+) -> torch.device | str | None:
+    """Put an ``nn.Module`` backbone in eval mode.
+
+    Returns:
+        ``device``, or where the module's parameters are if it is ``None``.
+    """
+    if isinstance(backbone, torch.nn.Module):
+        backbone.eval()
+        if device is None:
+            device = next(backbone.parameters()).device
+    return device
+
+
+def _load_finished(
+    files: _CacheFiles, fingerprint: str, count: int, mmap: bool
+) -> torch.Tensor | None:
+    """The finished cache, if its format tag and fingerprint match and it is whole.
+
+    Otherwise logs why it is rebuilt (if it exists) and removes its metadata, so that no
+    stale fingerprint outlives the rebuild.
+
+    Returns:
+        The features as :func:`load_features` gives them, or ``None``: rebuild them.
+    """
+    finished = _read_meta(files.meta)
     if finished and finished.get("fingerprint") == fingerprint and finished.get("complete"):
         try:
-            features = np.load(path, mmap_mode="r")
+            features = np.load(files.array, mmap_mode="r")
             if features.shape[0] == count:
-                return load_features(path, mmap)
+                return load_features(files.array, mmap)
         except (OSError, ValueError):
             pass
-        logger.warning("feature cache %s is damaged; rebuilding it", path)
+        logger.warning("feature cache %s is damaged; rebuilding it", files.array)
     elif finished:
-        logger.warning("feature cache %s was made from other weights or data; rebuilding", path)
-    _meta_path(path).unlink(missing_ok=True)  # no stale fingerprint may outlive a rebuild
+        logger.warning(
+            "feature cache %s was made from other weights or data; rebuilding", files.array
+        )
+    files.meta.unlink(missing_ok=True)
+    return None
 
-    partial, partial_meta = _partial(path), _meta_path(_partial(path))
-    state = _read_meta(partial_meta)
-    done = 0
-    features = None
-    if state and state.get("fingerprint") == fingerprint and partial.is_file():
+
+def _open_partial(files: _CacheFiles, fingerprint: str, count: int) -> tuple[np.memmap | None, int]:
+    """The partial array an interrupted extraction with this fingerprint left behind.
+
+    Returns:
+        The array opened for writing and the number of rows already in it, or
+        ``(None, 0)`` to start from scratch.
+    """
+    state = _read_meta(files.partial_meta)
+    if state and state.get("fingerprint") == fingerprint and files.partial.is_file():
         try:
-            features = np.lib.format.open_memmap(partial, mode="r+")
+            features = np.lib.format.open_memmap(files.partial, mode="r+")
             done = int(state["rows_done"])
             logger.info("resuming feature extraction at sample %d of %d", done, count)
+            return features, done
         except (OSError, ValueError, KeyError):
-            features, done = None, 0
-    source = batches if batches is not None else data.split(batch_size)
+            pass
+    return None, 0
+
+
+def _extract_remaining(
+    backbone: Callable[[torch.Tensor], torch.Tensor],
+    source: Iterable[object],
+    device: torch.device | str | None,
+    files: _CacheFiles,
+    fingerprint: str,
+    count: int,
+    progress: bool,
+) -> None:
+    """Write the features of the batches not yet in the partial array into it.
+
+    Resumes the partial array if :func:`_open_partial` finds one, else creates it at the
+    first batch; after every batch the array is flushed and its progress saved.
+    """
+    features, done = _open_partial(files, fingerprint, count)
     bar = tqdm(total=count, initial=done, disable=not progress, desc="features", unit="img")
     position = 0
     for batch in source:
@@ -160,20 +232,23 @@ def extract_features(
         output = output.float().cpu().numpy()
         if features is None:
             features = np.lib.format.open_memmap(
-                partial, mode="w+", dtype=np.float32, shape=(count, output.shape[1])
+                files.partial, mode="w+", dtype=np.float32, shape=(count, output.shape[1])
             )
         skip = max(0, done - position)
         features[position + skip : position + len(inputs)] = output[skip:]
         position += len(inputs)
         features.flush()
         progress_made = {"format": CACHE_FORMAT, "fingerprint": fingerprint, "rows_done": position}
-        _write_json(partial_meta, progress_made)
+        _write_json(files.partial_meta, progress_made)
         bar.update(len(inputs) - skip)
     bar.close()
-    del features
-    replace_atomic(partial, path)
+
+
+def _finish(files: _CacheFiles, fingerprint: str, count: int, key: str) -> None:
+    """Atomically rename the partial array onto the cache; record its fingerprint."""
+    replace_atomic(files.partial, files.array)
     _write_json(
-        _meta_path(path),
+        files.meta,
         {
             "format": CACHE_FORMAT,
             "fingerprint": fingerprint,
@@ -182,8 +257,7 @@ def extract_features(
             "key": key,
         },
     )
-    partial_meta.unlink(missing_ok=True)
-    return load_features(path, mmap)
+    files.partial_meta.unlink(missing_ok=True)
 
 
 def load_features(path: str | os.PathLike, mmap: bool = False) -> torch.Tensor:

@@ -26,16 +26,23 @@ def is_main_process() -> bool:
     return world()[0] == 0
 
 
-def data_parallel(model: nn.Module) -> nn.Module:
+def data_parallel(model: nn.Module, unused_parameters: bool = False) -> nn.Module:
     """``model`` wrapped in DDP when there are several processes, else ``model`` itself.
 
     Wrap again whenever the set of trainable parameters changes (at GLAI's switch).
+
+    Args:
+        model: the module whose forward is called.
+        unused_parameters: some trainable parameters take no part in the forward pass
+            (GLAI's paths before the switch); DDP then looks for them every step.
     """
     if world()[1] == 1:
         return model
     device = next(model.parameters()).device
     device_ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=device_ids)
+    return DistributedDataParallel(
+        model, device_ids=device_ids, find_unused_parameters=unused_parameters
+    )
 
 
 def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:

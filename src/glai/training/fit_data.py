@@ -108,16 +108,19 @@ def as_fit_data(data: Data, name: str) -> FitData:
 
 
 def check_fit_data(
-    data: FitData, name: str, in_features: int, dtype: torch.dtype, classes: int | None
+    data: FitData, name: str, in_features: int | None, dtype: torch.dtype, classes: int | None
 ) -> None:
     """Check fixed tensors once: input shape, dtype and values; targets for the task.
 
     Args:
+        in_features: the model's input size, or ``None`` when the model does not say
+            (then the input's shape and dtype are the model's business).
         classes: number of classes for a classification loss, ``None`` otherwise.
     """
     if not data.fixed:
         return
-    check_features(data.inputs, in_features, dtype, f"{name} X")
+    if in_features is not None:
+        check_features(data.inputs, in_features, dtype, f"{name} X")
     check_finite(data.inputs, f"{name} X")
     targets = data.targets
     if classes is None:
@@ -138,7 +141,7 @@ def check_fit_data(
 def prepare_data(
     data: Data,
     name: str,
-    in_features: int,
+    in_features: int | None,
     dtype: torch.dtype,
     classes: int | None,
     device: torch.device,

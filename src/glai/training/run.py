@@ -13,8 +13,8 @@ import time
 import torch
 from torch import nn
 
-from glai.nn.block import GLAI
 from glai.nn.monitor import StructureCheck, StructureMonitor
+from glai.nn.switching import freeze_structures, glai_blocks, unwrapped
 from glai.training.config import FitConfig
 from glai.training.distributed import data_parallel, sum_over_processes, world
 from glai.training.fit_data import FitData
@@ -31,7 +31,8 @@ class TrainingRun:
     in it; :meth:`state_dict` is what a checkpoint holds.
 
     Args:
-        model: the network, on ``device``.
+        model: the network, on ``device`` (it may be a ``torch.compile`` wrapper, and may
+            hold GLAI blocks anywhere in its tree, or be one).
         config: the settings.
         objective: loss and metric.
         train, val: prepared data (``val`` may be ``None``).
@@ -54,9 +55,10 @@ class TrainingRun:
         device: torch.device,
     ) -> None:
         self.model, self.config, self.objective = model, config, objective
+        self.module = unwrapped(model)  # what is saved, frozen and monitored
         self.train, self.val, self.monitor = train, val, monitor
         self.generator, self.dtype, self.device = generator, dtype, device
-        self.is_glai = isinstance(model, GLAI)
+        self.has_blocks = bool(glai_blocks(model))
         self.history = History(objective.metric.name, objective.metric.greater_is_better)
         self.strategy: QuantitativeStrategy | None = None
         self.phase = Phase.STRUCTURAL if monitor is not None else self._final_phase
@@ -70,7 +72,7 @@ class TrainingRun:
 
     @property
     def _final_phase(self) -> Phase:
-        return Phase.QUANTITATIVE if self.is_glai else Phase.TRAIN
+        return Phase.QUANTITATIVE if self.has_blocks else Phase.TRAIN
 
     @property
     def final_lr(self) -> float:
@@ -78,7 +80,7 @@ class TrainingRun:
         the structural rate after a structural phase or for a GLAI)."""
         if self.config.lr is not None:
             return self.config.lr
-        two_phase = self.monitor is not None or self.is_glai
+        two_phase = self.monitor is not None or self.has_blocks
         return self.config.structural_lr / 10 if two_phase else self.config.structural_lr
 
     @property
@@ -92,17 +94,17 @@ class TrainingRun:
     ) -> None:
         """Start a new run in its first phase (``probe``: the monitor's, if it has none)."""
         if self.monitor is not None:
-            self.monitor.on_train_begin(self.model, probe)
-        elif self.is_glai:
+            self.monitor.on_train_begin(self.module, probe)
+        elif self.has_blocks:
             self._prepare_quantitative(directory)
         self.start_phase()
 
     def switch(self, epoch: int, directory: str | os.PathLike | None = None) -> None:
-        """End the structural phase after ``epoch``: freeze a GLAI's structure, cache its
-        masks, and start the quantitative phase."""
+        """End the structural phase after ``epoch``: freeze the structure of every GLAI
+        block, cache masks where the inputs are fixed, start the quantitative phase."""
         self.history.switch_epoch = epoch
-        if self.is_glai:
-            self.model.freeze_structure()
+        if self.has_blocks:
+            freeze_structures(self.module)
             self._prepare_quantitative(directory)
         self.phase, self.phase_epochs = Phase.QUANTITATIVE, 0
         self.start_phase()
@@ -115,7 +117,10 @@ class TrainingRun:
         lr = self.config.structural_lr if structural else self.final_lr
         make_optimizer = self.config.optimizer_factory
         self.optimizer = make_optimizer(parameters, lr=lr, weight_decay=self.config.weight_decay)
-        self.forward_model = data_parallel(trained)  # anew: the trainable set changed
+        # anew: the trainable set changed; before the switch the paths take no part
+        self.forward_model = data_parallel(
+            trained, unused_parameters=structural and self.has_blocks
+        )
         self.scheduler = None
         if not structural and self.config.schedule == "cosine":
             steps = self.config.epochs * math.ceil(len(self.train) / self.config.batch_size)
@@ -131,7 +136,7 @@ class TrainingRun:
         """One pass over the training data: (mean loss, first step whose loss was not
         finite, or None). Losses stay on the device until the end of the epoch."""
         self.phase_epochs += 1
-        self.model.train()
+        self.module.train()
         strategy = self.strategy
         data = strategy.data if strategy is not None else self.train
         masks = strategy.train_masks if strategy is not None else None
@@ -165,7 +170,7 @@ class TrainingRun:
         """Validation loss and metric over the whole validation set."""
         if self.val is None:
             return None, None
-        self.model.eval()
+        self.module.eval()
         masks = self.strategy.val_masks if self.strategy is not None else None
         outputs, targets = [], []
         for x, y, batch_masks in self.val.batches(
@@ -182,14 +187,14 @@ class TrainingRun:
 
     def check_structure(self) -> StructureCheck | None:
         """The monitor's measurement of this epoch's structural change (structural phase)."""
-        return self.monitor.check(self.model) if self.phase is Phase.STRUCTURAL else None
+        return self.monitor.check(self.module) if self.phase is Phase.STRUCTURAL else None
 
     def identity(self) -> dict:
         """What a checkpoint must agree with to be resumed by this run."""
         config = self.config
         return {
-            "model": type(self.model).__name__,
-            "shapes": {name: list(t.shape) for name, t in self.model.state_dict().items()},
+            "model": type(self.module).__name__,
+            "shapes": {name: list(t.shape) for name, t in self.module.state_dict().items()},
             "samples": len(self.train),
             "batch_size": config.batch_size,
             "epochs": config.epochs,
@@ -204,7 +209,7 @@ class TrainingRun:
         structural = self.phase is Phase.STRUCTURAL
         return {
             "signature": self.identity(),
-            "model": self.model.state_dict(),
+            "model": self.module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "generator": self.generator.get_state(),
@@ -226,13 +231,13 @@ class TrainingRun:
                     f"checkpoint in {directory} was written by a different run ({key}: "
                     f"{state['signature'].get(key)!r} there, {value!r} here)"
                 )
-        self.model.load_state_dict(state["model"])
+        self.module.load_state_dict(state["model"])
         self.phase, self.phase_epochs = Phase(state["phase"]), state["phase_epochs"]
         self.stopped = state["stopped"]
         self.history = History.from_dict(state["history"])
         if state["monitor"] is not None:
             self.monitor.load_state_dict(state["monitor"])
-        if self.is_glai and self.model.frozen:
+        if self.has_blocks and self.phase is not Phase.STRUCTURAL:
             self._prepare_quantitative(directory, state["quantitative"])
         self.start_phase()
         self.optimizer.load_state_dict(state["optimizer"])

@@ -11,7 +11,9 @@ import torch
 from torch import nn
 
 from glai.nn.block import GLAI
+from glai.nn.mlp import MLP
 from glai.nn.monitor import StructureMonitor
+from glai.nn.switching import glai_blocks, unwrapped
 from glai.training.callbacks import (
     BestWeights,
     Callback,
@@ -182,12 +184,17 @@ class Trainer:
     ) -> tuple[StructureMonitor | None, torch.Tensor | None]:
         """The monitor of the switch rule (``None`` for a frozen GLAI or a plain model
         without one) and its probe: its own, or ``probe_size`` inputs drawn from ``train``."""
-        is_glai = isinstance(self.model, GLAI)
-        if monitor is None and is_glai and not self.model.frozen:
+        frozen = {block.frozen for block in glai_blocks(self.model).values()}
+        if frozen == {True, False}:
+            raise ValueError(
+                "some GLAI blocks of the model are frozen and some are not: freeze them all "
+                "(glai.freeze_structures) or none, so that one switch serves them all"
+            )
+        if monitor is None and frozen == {False}:
             monitor = StructureMonitor.from_rule(self.config.switch)
         if monitor is None:
             return None, None
-        if is_glai and self.model.frozen:
+        if frozen == {True}:
             raise ValueError("the GLAI is already frozen: train it without a monitor")
         probe = monitor.probe
         if probe is None:
@@ -229,11 +236,16 @@ def _device_of(model: nn.Module) -> torch.device:
     return parameter.device if parameter is not None else torch.device("cpu")
 
 
-def _signature_of(model: nn.Module) -> tuple[int, int, torch.dtype]:
-    """(in_features, out_features, dtype) of a GLAI, an MLP or any Linear-based network."""
+def _signature_of(model: nn.Module) -> tuple[int | None, int, torch.dtype]:
+    """(in_features, out_features, dtype) of a network with ``nn.Linear`` layers.
+
+    ``in_features`` is ``None`` (inputs not checked) unless the model is a GLAI or an MLP:
+    another network's first ``Linear`` need not be where its inputs go.
+    """
+    model = unwrapped(model)
     linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
     if not linears:
         raise TypeError(f"fit needs a network with nn.Linear layers, got {type(model).__name__}")
-    in_features = getattr(model, "in_features", linears[0].in_features)
+    in_features = model.in_features if isinstance(model, (GLAI, MLP)) else None
     out_features = getattr(model, "out_features", linears[-1].out_features)
     return in_features, out_features, linears[0].weight.dtype

@@ -11,27 +11,35 @@ from torch import nn
 
 from glai.nn.block import GLAI
 from glai.nn.mask_cache import MaskCache
+from glai.nn.switching import unwrapped
 from glai.training.distributed import gather_rows, shard_indices, world
 from glai.training.fit_data import FitData
 
 
 class QuantitativeStrategy:
-    """How a frozen GLAI's paths train after the switch.
+    """How a model's GLAI paths train after the switch.
 
     The trainer calls :meth:`check` before training, :meth:`prepare` once at the switch
     (or when resuming), then each epoch trains the parameters of :attr:`module` on
     :attr:`data` with :attr:`train_masks`, and calls :meth:`end_epoch`. This base class
     trains the model itself on the training inputs; a strategy overrides what differs.
 
+    Masks are cached only where a block's inputs are fixed: when the model *is* a GLAI
+    (or a ``torch.compile`` wrapper of one) and the data are tensors. A block inside a
+    larger model sees inputs that change as the layers before it train, so its structure
+    computes its masks in every forward pass (a no-grad pass through the structure: about
+    the cost of the block's forward again, and no backward).
+
     Args:
-        model: the GLAI, frozen by the time :meth:`prepare` is called.
+        model: the model (a GLAI, or a module holding GLAI blocks), frozen by the time
+            :meth:`prepare` is called.
         train: the training data.
         val: the validation data, or ``None``.
     """
 
     name: ClassVar[str]
 
-    def __init__(self, model: GLAI, train: FitData, val: FitData | None) -> None:
+    def __init__(self, model: nn.Module, train: FitData, val: FitData | None) -> None:
         self.model, self.train, self.val = model, train, val
         self.train_masks: MaskCache | None = None
         self.val_masks: MaskCache | None = None
@@ -43,12 +51,15 @@ class QuantitativeStrategy:
     def prepare(self, directory: str | os.PathLike | None = None, state: dict | None = None):
         """Cache the masks of every fixed input set (kept in, or read back from,
         ``directory`` when given); ``state`` is what :meth:`state_dict` returned."""
+        block = unwrapped(self.model)
+        if not isinstance(block, GLAI):
+            return
         if self.train.fixed:
             self.train_masks = cached_masks(
-                self.model, self.train, directory, "train", self.first_products()
+                block, self.train, directory, "train", self.first_products()
             )
         if self.val is not None and self.val.fixed:
-            self.val_masks = cached_masks(self.model, self.val, directory, "val")
+            self.val_masks = cached_masks(block, self.val, directory, "val")
 
     def first_products(self) -> torch.Tensor | None:
         """The training inputs times the structure's first weight, if already computed."""

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from glai.nn.block import GLAI, gated
+from glai.nn.switching import unwrapped
 from glai.training.fit_data import FitData
 from glai.training.quantitative.base import QuantitativeStrategy
 
@@ -76,13 +77,15 @@ class RowSpace(QuantitativeStrategy):
 
     name = "row_space"
 
-    def __init__(self, model: GLAI, train: FitData, val: FitData | None) -> None:
+    def __init__(self, model: nn.Module, train: FitData, val: FitData | None) -> None:
         super().__init__(model, train, val)
+        self.block: GLAI = unwrapped(model)
         self.paths: RowSpacePaths | None = None
         self.projected: FitData | None = None
 
     @classmethod
     def check(cls, model: nn.Module, train: FitData) -> None:
+        model = unwrapped(model)
         if not (isinstance(model, GLAI) and train.fixed):
             raise ValueError(
                 "quantitative='row_space' trains a GLAI's paths on cached products of fixed "
@@ -97,14 +100,14 @@ class RowSpace(QuantitativeStrategy):
             )
 
     def prepare(self, directory: str | os.PathLike | None = None, state: dict | None = None):
-        self.paths = RowSpacePaths(self.model)
+        self.paths = RowSpacePaths(self.block)
         if state is not None:
             self.paths.load_state_dict(state)
         self.projected = FitData(self.paths.project(self.train.inputs), self.train.targets)
         super().prepare(directory, state)
 
     def first_products(self) -> torch.Tensor | None:
-        at_switch = torch.equal(self.paths.basis, self.model.structure[0].weight)
+        at_switch = torch.equal(self.paths.basis, self.block.structure[0].weight)
         return self.projected.inputs if at_switch else None  # the structure's own products
 
     @property
@@ -116,7 +119,7 @@ class RowSpace(QuantitativeStrategy):
         return self.projected
 
     def end_epoch(self) -> None:
-        self.paths.fold(self.model)
+        self.paths.fold(self.block)
 
     def state_dict(self) -> dict | None:
         return self.paths.state_dict()

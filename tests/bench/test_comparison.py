@@ -14,8 +14,8 @@ from glai_bench.comparison import (
     standard_candidates,
     summarize,
 )
-from glai_bench.stats import median_seconds, t_interval
-from test_history import history
+from glai_bench.stats import t_interval
+from problems import history
 
 
 def test_ratio_is_a_geometric_mean_with_an_interval():
@@ -33,28 +33,6 @@ def test_ratio_interval_is_the_t_interval_of_the_logs():
     )
     single = ratio([3.0])
     assert single.low == single.mean == single.high == pytest.approx(3.0)
-
-
-def test_t_interval_uses_the_student_quantile():
-    mean, low, high = t_interval([1.0, 2.0, 3.0])
-    assert mean == pytest.approx(2.0)
-    # t(0.975, 2 degrees of freedom) = 4.3027; standard error 1 / sqrt(3)
-    assert high - mean == pytest.approx(4.3027 / math.sqrt(3), rel=1e-4)
-    assert mean - low == pytest.approx(high - mean)
-    wider = t_interval([1.0, 2.0, 3.0], confidence=0.99)
-    assert wider[1] < low and wider[2] > high
-    assert t_interval([5.0]) == (5.0, 5.0, 5.0)
-    with pytest.raises(ValueError):
-        t_interval([])
-
-
-def test_median_seconds_warms_up_once_then_times_every_repeat():
-    calls = []
-    assert median_seconds(lambda: calls.append(1), 3) >= 0.0
-    assert len(calls) == 4
-    calls.clear()
-    median_seconds(lambda: calls.append(1), 3, warm_up=False)
-    assert len(calls) == 3
 
 
 def test_accuracy_counts_every_batch():

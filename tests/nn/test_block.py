@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import DEPTHS, DTYPES
 from glai import GLAI, MLP
+from problems import DEPTHS, DTYPES
 
 
 def make(hidden, dtype=torch.float32):

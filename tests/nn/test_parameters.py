@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from conftest import DEPTHS
 from glai import GLAI, MLP, count_parameters, matched_width, mlp_parameters
+from problems import DEPTHS
 
 
 @pytest.mark.parametrize("hidden", DEPTHS, ids=str)
@@ -50,12 +50,12 @@ def test_matched_width_is_about_half_for_wide_inputs():
     assert matched_width(1280, 1024, 10) == pytest.approx(512, abs=2)
 
 
-def test_matched_width_cannot_beat_a_one_unit_step():
+@pytest.mark.parametrize("step", [-1, 1], ids=["narrower", "wider"])
+def test_matched_width_cannot_beat_a_one_unit_step(step):
     widths = matched_width(1280, 1024, 10)
     target = mlp_parameters(1280, 1024, 10)
     gap = abs(2 * mlp_parameters(1280, widths, 10) - target)
-    for neighbour in (widths - 1, widths + 1):
-        assert gap <= abs(2 * mlp_parameters(1280, neighbour, 10) - target)
+    assert gap <= abs(2 * mlp_parameters(1280, widths + step, 10) - target)
 
 
 def test_count_parameters_of_any_module():

@@ -2,10 +2,10 @@ import math
 
 import pytest
 import torch
-from tests.problems import small_problem
 from torch.utils.data import Dataset
 
 from glai import GLAI, MLP, Callback, StructureMonitor, fit
+from problems import small_problem
 
 
 def accuracy(model, data):

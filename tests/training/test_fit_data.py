@@ -5,10 +5,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
-
-from glai import GLAI, MaskCache
-from glai.io.features import load_features
 
 SCRIPT = """
 import sys, threading, time
@@ -66,19 +62,3 @@ def test_training_on_mapped_features_stays_under_the_budget(tmp_path):
     assert int(epochs) == 2  # one structural, one quantitative
     assert size_mb > 3 * BUDGET_MB
     assert float(growth_mb) < BUDGET_MB
-
-
-def test_mapped_features_equal_loaded_ones(tmp_path):
-    path = tmp_path / "f.npy"
-    np.save(path, np.arange(12, dtype=np.float32).reshape(4, 3))
-    assert torch.equal(load_features(path, mmap=True), load_features(path))
-
-
-def test_mask_cache_can_stay_on_disk(tmp_path):
-    model = GLAI(5, [9, 4], 2).freeze_structure()
-    x = torch.randn(30, 5)
-    cache = MaskCache.build(model, x)
-    cache.save(tmp_path / "masks.pt")
-    mapped = MaskCache.load(tmp_path / "masks.pt", mmap=True)
-    index = torch.tensor([2, 7, 29])
-    assert all(torch.equal(a, b) for a, b in zip(mapped[index], cache[index]))

@@ -157,25 +157,37 @@ TODAYS_PARAMS = {  # the parameters that estimators saved before FitConfig carri
 }
 
 
-def test_load_restores_a_file_with_older_parameters(fitted, digits_numpy, tmp_path):
+NEWER_PARAMS = sorted(set(GLAIClassifier().get_params()) - set(TODAYS_PARAMS))
+
+
+@pytest.fixture(scope="module")
+def restored_from_older_file(fitted, tmp_path_factory):
+    """``fitted`` saved with only ``TODAYS_PARAMS`` and a retired one, then loaded."""
     from glai.io.models import save
     from glai.sklearn import load_estimator, save_estimator
 
-    path = tmp_path / "current.safetensors"
+    directory = tmp_path_factory.mktemp("older")
+    path = directory / "current.safetensors"
     save_estimator(fitted, path)
     info = read_info(path)["info"]
     info["params"] = {**TODAYS_PARAMS, "retired_setting": 1}
-    old = tmp_path / "old.safetensors"
+    old = directory / "old.safetensors"
     save(fitted.model_, old, info=info)
     with pytest.warns(UserWarning, match="retired_setting"):
-        restored = load_estimator(old)
-    defaults = GLAIClassifier().get_params()
-    params = restored.get_params()
+        return load_estimator(old)
+
+
+def test_load_restores_a_file_with_older_parameters(restored_from_older_file, fitted, digits_numpy):
+    params = restored_from_older_file.get_params()
     assert {name: params[name] for name in TODAYS_PARAMS} == TODAYS_PARAMS
-    for name in set(defaults) - set(TODAYS_PARAMS):
-        assert params[name] == defaults[name], name
     x, _ = digits_numpy
-    np.testing.assert_array_equal(restored.predict(x), fitted.predict(x))
+    np.testing.assert_array_equal(restored_from_older_file.predict(x), fitted.predict(x))
+
+
+@pytest.mark.parametrize("name", NEWER_PARAMS)
+def test_a_parameter_missing_from_an_older_file_gets_its_default(name, restored_from_older_file):
+    defaults = GLAIClassifier().get_params()
+    assert restored_from_older_file.get_params()[name] == defaults[name], name
 
 
 def test_save_load_round_trip_keeps_every_parameter(digits_numpy, tmp_path):

@@ -2,11 +2,11 @@
 
 import pytest
 import torch
-from tests.problems import small_problem
 
 from glai import GLAI, MLP, MaskCache, StructureMonitor, fit
 from glai.nn.losses import nt_xent
 from glai.training.quantitative.row_space import RowSpacePaths
+from problems import small_problem
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, StackDataset, TensorDataset
 
-from conftest import DEPTHS
 from glai import GLAI, MaskCache
 from glai.nn.mask_cache import pack_bits, unpack_bits
+from problems import DEPTHS
 
 
 @pytest.mark.parametrize("width", [1, 7, 8, 9, 64, 100], ids=str)
@@ -37,14 +37,18 @@ def test_one_bit_per_unit():
     assert len(cache) == 40
 
 
-def test_int_index_gives_one_sample():
+@pytest.mark.parametrize("index", [0, 9, -1], ids=["first", "last", "negative"])
+def test_int_index_gives_one_sample(index):
     model = frozen([6, 4])
     x = torch.randn(10, 5)
     cache = MaskCache.build(model, x)
-    for index in (0, 9, -1):
-        sample = cache[index]
-        assert [m.shape for m in sample] == [(6,), (4,)]
-        assert all(torch.equal(a, b[0]) for a, b in zip(sample, model.masks(x[[index]])))
+    sample = cache[index]
+    assert [m.shape for m in sample] == [(6,), (4,)]
+    assert all(torch.equal(a, b[0]) for a, b in zip(sample, model.masks(x[[index]])))
+
+
+def test_int_index_out_of_range_is_refused():
+    cache = MaskCache.build(frozen([6, 4]), torch.randn(10, 5))
     with pytest.raises(IndexError, match="out of range"):
         cache[10]
 
@@ -121,3 +125,13 @@ def test_built_from_first_products_equals_built_from_inputs(hidden, bias):
     direct = MaskCache.build(model, x, batch_size=16)
     shortcut = MaskCache.build(model, x, batch_size=16, first_products=products)
     assert all(torch.equal(a, b) for a, b in zip(direct.packed, shortcut.packed))
+
+
+def test_mask_cache_can_stay_on_disk(tmp_path):
+    model = GLAI(5, [9, 4], 2).freeze_structure()
+    x = torch.randn(30, 5)
+    cache = MaskCache.build(model, x)
+    cache.save(tmp_path / "masks.pt")
+    mapped = MaskCache.load(tmp_path / "masks.pt", mmap=True)
+    index = torch.tensor([2, 7, 29])
+    assert all(torch.equal(a, b) for a, b in zip(mapped[index], cache[index]))

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from glai.io.features import extract_features
+from glai.io.features import extract_features, load_features
 
 
 class CountingBackbone(nn.Module):
@@ -97,3 +97,9 @@ def test_the_fingerprint_is_stored_next_to_the_array(images, tmp_path):
     assert meta["complete"] and meta["rows"] == 50 and meta["key"] == "k"
     assert np.load(path).shape == (50, 3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npy", "f.npy.json"]
+
+
+def test_mapped_features_equal_loaded_ones(tmp_path):
+    path = tmp_path / "f.npy"
+    np.save(path, np.arange(12, dtype=np.float32).reshape(4, 3))
+    assert torch.equal(load_features(path, mmap=True), load_features(path))

@@ -3,8 +3,8 @@ import itertools
 import pytest
 import torch
 
-from conftest import DEPTHS
 from glai import GLAI, path_norms, prune
+from problems import DEPTHS
 
 
 def brute_force_path_norms(model: GLAI) -> list[torch.Tensor]:

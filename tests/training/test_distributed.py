@@ -61,24 +61,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("quantitative", ["full", "row_space"])
-def test_two_processes_match_one_process(quantitative):
+@pytest.fixture(scope="module", params=["full", "row_space"])
+def runs(request) -> tuple[dict, dict[int, dict]]:
+    """Per quantitative mode: the run of one process, and the runs of two, by rank."""
+    quantitative = request.param
     single = train(quantitative)
     with mp.Manager() as manager:
         results = manager.dict()
         mp.spawn(worker, args=(2, free_port(), quantitative, results), nprocs=2, join=True)
-        results = dict(results)
-    for rank in (0, 1):
-        assert torch.equal(results[rank]["gathered"], torch.arange(10.0) * 2)
-        assert results[rank]["switch"] == single["switch"] == 2
-        for key, value in single["state"].items():
-            torch.testing.assert_close(results[rank]["state"][key], value, rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(
-            torch.tensor(results[rank]["losses"]),
-            torch.tensor(single["losses"]),
-            rtol=1e-5,
-            atol=1e-6,
-        )
-    for key, value in results[0]["state"].items():  # the processes stay in lockstep
+        return single, dict(results)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rank", [0, 1])
+def test_each_of_two_processes_matches_one_process(runs, rank):
+    single, results = runs
+    assert torch.equal(results[rank]["gathered"], torch.arange(10.0) * 2)
+    assert results[rank]["switch"] == single["switch"] == 2
+    for key, value in single["state"].items():
+        torch.testing.assert_close(results[rank]["state"][key], value, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        torch.tensor(results[rank]["losses"]),
+        torch.tensor(single["losses"]),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+@pytest.mark.slow
+def test_the_two_processes_stay_in_lockstep(runs):
+    _, results = runs
+    for key, value in results[0]["state"].items():
         assert torch.equal(results[1]["state"][key], value)

@@ -2,8 +2,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from conftest import DEPTHS, DTYPES
 from glai import GLAI, MLP, load, read_info, save
+from problems import DEPTHS, DTYPES
 
 
 @pytest.mark.parametrize("hidden", DEPTHS, ids=str)

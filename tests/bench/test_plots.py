@@ -1,17 +1,17 @@
 import importlib
 
 import matplotlib
+import pytest
+from matplotlib.figure import Figure
 
 import glai_bench.plots
-from glai.training.metrics import Metric
 from glai_bench.plots import (
-    _best_so_far,
     plot_accuracy_against_time,
     plot_pruning,
     plot_speedups,
     plot_structure_change,
 )
-from test_history import history
+from problems import history
 
 PNG = b"\x89PNG"
 
@@ -51,10 +51,34 @@ def test_speedup_plot(tmp_path):
     assert path.read_bytes()[:4] == PNG
 
 
-def test_best_so_far_follows_the_metric_direction():
-    values = [0.5, 0.4, 0.7, 0.6]
-    assert _best_so_far(values, Metric("accuracy", True)) == [0.5, 0.5, 0.7, 0.7]
-    assert _best_so_far(values, Metric("loss", False)) == [0.5, 0.4, 0.4, 0.4]
+@pytest.fixture
+def saved_figures(monkeypatch) -> list[Figure]:
+    """Every matplotlib figure saved during the test, in order."""
+    figures = []
+    savefig = Figure.savefig
+
+    def recording_savefig(figure, *args, **kwargs):
+        figures.append(figure)
+        return savefig(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", recording_savefig)
+    return figures
+
+
+@pytest.mark.parametrize(
+    ("greater", "expected"),
+    [(True, [0.5, 0.5, 0.7, 0.7]), (False, [0.5, 0.4, 0.4, 0.4])],
+    ids=["accuracy", "loss"],
+)
+def test_the_curve_is_the_best_so_far_in_the_metric_direction(
+    greater, expected, saved_figures, tmp_path
+):
+    run = history([0.5, 0.4, 0.7, 0.6], greater=greater)
+    plot_accuracy_against_time({"model": [run]}, tmp_path / "a.png")
+    (figure,) = saved_figures
+    (curve,) = [line for line in figure.axes[0].lines if line.get_label() == "model"]
+    assert list(curve.get_xdata()) == [1.0, 2.0, 3.0, 4.0]
+    assert list(curve.get_ydata()) == expected
 
 
 def test_plots_leave_the_matplotlib_backend_alone(tmp_path):

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import DEPTHS, DTYPES
 from glai import MLP
+from problems import DEPTHS, DTYPES
 
 
 @pytest.mark.parametrize("hidden", DEPTHS, ids=str)
