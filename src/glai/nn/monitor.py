@@ -104,9 +104,11 @@ def _monitored_weights(model: nn.Module) -> torch.Tensor:
 class StructureMonitor:
     """Watch the activation patterns settle and decide when to freeze the structure.
 
-    Shaped like an early-stopping callback: after each epoch :meth:`on_epoch_end` measures
-    the pattern change on a fixed probe set; once it stays below the threshold for
-    ``patience`` consecutive checks (or after ``max_structural_epochs``),
+    Shaped like an early-stopping callback: :meth:`on_train_begin` takes the reference
+    patterns; each :meth:`check` (what :meth:`on_epoch_end` calls, and what
+    :func:`glai.fit` calls after every structural epoch on the monitor it was given)
+    measures the pattern change on a fixed probe set; once it stays below the threshold
+    for ``patience`` consecutive checks (or after ``max_structural_epochs``),
     :attr:`should_switch` becomes true. Works on any ReLU network, not only GLAI.
 
     By default the threshold is relative to the largest pattern change seen so far: with a
