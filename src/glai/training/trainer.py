@@ -227,8 +227,12 @@ class Trainer:
         return run.record(train_loss, val_loss, val_metric, run.check_structure())
 
     def _notify(self, hook: str, *arguments: Any) -> None:
+        """Call ``hook`` on every callback that has it (callbacks need not subclass
+        :class:`Callback`)."""
         for callback in self.callbacks:
-            getattr(callback, hook)(*arguments)
+            method = getattr(callback, hook, None)
+            if method is not None:
+                method(*arguments)
 
 
 def _device_of(model: nn.Module) -> torch.device:
