@@ -8,6 +8,7 @@ from pathlib import Path
 
 from glai_bench.bench_features import cache_dir
 from glai_bench.fewshot import run_fewshot
+from glai_bench.panel import PANEL_FULL, PANEL_QUICK, run_panel
 from glai_bench.perf import run_perf
 from glai_bench.plots import plot_speedups
 from glai_bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
@@ -18,7 +19,13 @@ def _perf(budget: Budget, cache: Path, out: Path, root: object, progress: bool) 
     return {"table": run_perf(out, quick=budget is QUICK, progress=progress)}
 
 
+def _panel(budget: Budget, cache: Path, out: Path, root: object, progress: bool) -> dict:
+    panel_budget = PANEL_QUICK if budget is QUICK else PANEL_FULL
+    return run_panel(panel_budget, cache, out, root, progress)
+
+
 SETTINGS = {
+    "panel": _panel,
     "head": run_head,
     "ssl": run_ssl,
     "fewshot": run_fewshot,
@@ -36,8 +43,8 @@ def run_bench(
     fashion_root: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> str:
-    """Run the named settings (``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
-    ``variants``).
+    """Run the named settings (``panel``, ``head``, ``ssl``, ``fewshot``, ``pixels``,
+    ``perf``, ``variants``).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and

@@ -13,6 +13,7 @@ import numpy as np
 from glai.cli.settings import add_setting_flags, settings_from_args
 
 EXPECTED_ERRORS = (OSError, ValueError, TypeError, KeyError)
+TASKS = ("auto", "classification", "regression")
 
 
 def _positive_int(text: str) -> int:
@@ -41,27 +42,48 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--label", default="label", help="CSV column with the targets")
     fit.add_argument(
         "--task",
-        choices=("auto", "classification", "regression"),
+        choices=TASKS,
         default="auto",
-        help="auto: regression for non-integer numeric targets",
+        help="auto (default): classification for text or booleans, and for whole numbers with "
+        "at most 20 distinct values each seen twice or more; regression otherwise",
     )
     fit.add_argument(
         "--hidden", type=_positive_int, nargs="+", default=[128], help="GLAI hidden widths"
     )
+    fit.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        help="scale each feature by the mean and std learned here (std 0 counts as 1), kept "
+        "in the model file and applied by predict (default: on)",
+    )
+    fit.set_defaults(standardize=True)  # not given above: Python 3.10 would repeat it in help
     add_setting_flags(fit)
 
-    predict = commands.add_parser("predict", help="predict with a model written by fit")
+    predict = commands.add_parser("predict", help="predict with any glai model file")
     predict.add_argument("model", help="model file")
-    predict.add_argument("data", help=".npz with X, or .csv (a label column is ignored)")
+    predict.add_argument(
+        "data",
+        help=".npz with X, or .csv: columns matched by name to those of fit (others ignored)",
+    )
     predict.add_argument("--label", default="label", help="CSV column to ignore if present")
     predict.add_argument("--out", default=None, help="CSV to write (default: stdout)")
+    predict.add_argument(
+        "--proba", action="store_true", help="class probabilities, a column proba_<class> each"
+    )
+    predict.add_argument(
+        "--task",
+        choices=TASKS,
+        default="auto",
+        help="for a model saved by glai.save (no estimator): auto or regression write the raw "
+        "outputs (output_<i>), classification the arg-max class index",
+    )
 
     bench = commands.add_parser("bench", help="the paper's use cases against baselines")
     bench.add_argument(
         "settings",
         nargs="*",
         default=["all"],
-        help="head, ssl, fewshot, pixels, perf, variants or all (default: all)",
+        help="panel, head, ssl, fewshot, pixels, perf, variants or all (default: all)",
     )
     bench.add_argument("--out", default="results", help="results directory")
     bench.add_argument("--quick", action="store_true", help="small subsets, for tests")
@@ -97,39 +119,84 @@ def build_estimator(args: argparse.Namespace, task: str):
     return estimator_class(args.hidden, **estimator_params(settings_from_args(args)))
 
 
-def _fit(args: argparse.Namespace) -> None:
-    from glai.cli.tables import load_table
-    from glai.sklearn.persistence import save_estimator, task_of
+def _note(args: argparse.Namespace, text: str) -> None:
+    """One line on stderr about a choice the command made."""
+    print(f"glai {args.command}: note: {text}", file=sys.stderr)
 
-    features, labels = load_table(args.data, args.label)
-    task = task_of(labels) if args.task == "auto" else args.task
-    estimator = build_estimator(args, task).fit(features, labels)
-    save_estimator(estimator, args.out)
+
+def _fit(args: argparse.Namespace) -> None:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from glai.cli.destination import check_destination, writing
+    from glai.cli.tables import load_table
+    from glai.sklearn.persistence import save_estimator, task_and_reason
+
+    check_destination(args.out)
+    table = load_table(args.data, args.label)
+    task = args.task
+    if task == "auto":
+        task, reason = task_and_reason(table.labels)
+        other = "regression" if task == "classification" else "classification"
+        _note(args, f"task {task}: {reason}; to override: --task {other}")
+    if task == "classification":
+        _check_classes(args.data, table.labels)
+    estimator = build_estimator(args, task)
+    model = make_pipeline(StandardScaler(), estimator) if args.standardize else estimator
+    model.fit(table.features, table.labels)
+    with writing(args.out):
+        save_estimator(model, args.out, feature_names=table.columns)
     history = estimator.history_
     print(
-        f"{task}: {len(features)} samples, {features.shape[1]} features; "
+        f"{task}: {len(table.features)} samples, {table.features.shape[1]} features; "
         f"structure frozen after epoch {history.switch_epoch}, "
         f"best validation {history.metric} {history.best_metric:.4f}; model written to "
         f"{args.out}"
     )
 
 
-def _predict(args: argparse.Namespace) -> None:
-    from glai.cli.tables import load_table, write_predictions
-    from glai.sklearn.persistence import load_estimator
+def _check_classes(path: str, labels: np.ndarray) -> None:
+    """Raise unless ``labels`` hold at least two classes."""
+    classes = np.unique(labels)
+    if len(classes) < 2:
+        raise ValueError(
+            f"{path}: every target is {classes[0].item()!r}; classification needs at least "
+            "2 classes"
+        )
 
-    estimator = load_estimator(args.model)
-    features, _ = load_table(args.data, args.label, require_label=False)
-    if features.shape[1] != estimator.n_features_in_:
+
+def _predict(args: argparse.Namespace) -> None:
+    from glai.cli.destination import check_destination, writing
+    from glai.cli.predictor import Predictor
+    from glai.cli.tables import format_predictions, load_table
+    from glai.io.atomic import write_atomic
+
+    if args.out is not None:
+        check_destination(args.out)
+    predictor = Predictor(args.model)
+    table = load_table(args.data, args.label, require_label=False, columns=predictor.feature_names)
+    if table.ignored:
+        _note(args, f"ignoring column(s) the model was not trained on: {', '.join(table.ignored)}")
+    features = table.features
+    if features.shape[1] != predictor.in_features:
         raise ValueError(
             f"{args.data} has {features.shape[1]} feature columns; the model was trained on "
-            f"{estimator.n_features_in_}"
+            f"{predictor.in_features}"
         )
-    text = write_predictions(np.asarray(estimator.predict(features)), args.out)
+    if predictor.task is None and args.task == "auto" and not args.proba:
+        _note(
+            args,
+            f"{args.model} holds a bare {predictor.kind} (no estimator info): writing its raw "
+            "outputs; --task classification gives class indices, --proba probabilities",
+        )
+    columns, values = predictor.outputs(features, args.task, args.proba)
+    text = format_predictions(columns, values)
     if args.out is None:
         sys.stdout.write(text)
-    else:
-        print(f"{len(features)} predictions written to {args.out}")
+        return
+    with writing(args.out):
+        write_atomic(args.out, lambda handle: handle.write(text.encode()))
+    print(f"{len(features)} predictions written to {args.out}")
 
 
 def _bench(args: argparse.Namespace) -> None:

@@ -1,0 +1,168 @@
+"""The panel's models: GLAI with its defaults, the torch MLPs trained by the same fit,
+and what a scikit-learn user would pick instead, each trained on one split."""
+
+from __future__ import annotations
+
+import inspect
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from glai.nn.block import GLAI
+from glai.nn.mlp import MLP
+from glai.nn.parameters import mlp_parameters
+from glai.sklearn.estimators import GLAIClassifier
+from glai.training.history import History
+from glai.training.trainer import fit
+from glai_bench.panel_data import CLASSIFICATION
+
+GLAI_DEFAULTS = "GLAI (defaults)"
+EQUAL_PARAMETERS = "MLP, equal parameters"
+EQUAL_WIDTH = "MLP, equal width"
+SKLEARN_MLP = "scikit-learn MLP (defaults)"
+LINEAR = "logistic regression / ridge"
+KERNEL = "RBF kernel (SVM; Nystroem for n > 10,000)"
+TORCH_MODELS = (GLAI_DEFAULTS, EQUAL_PARAMETERS, EQUAL_WIDTH)
+KERNEL_EXACT_LIMIT = 10_000
+VALIDATION_FRACTION = inspect.signature(GLAIClassifier).parameters["validation_fraction"].default
+DEFAULT_WIDTH = inspect.signature(GLAIClassifier).parameters["hidden_features"].default
+
+
+@dataclass
+class Split:
+    """One training/test split of a task, features unscaled."""
+
+    kind: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    seed: int
+
+    @property
+    def outputs(self) -> int:
+        return int(self.y_train.max()) + 1 if self.kind == CLASSIFICATION else 1
+
+
+@dataclass
+class Fitted:
+    """One model trained on one split."""
+
+    model: str
+    seed: int
+    test_metric: float
+    seconds: float
+    history: History | None = field(default=None, repr=False)
+
+
+def equal_parameter_width(in_features: int, width: int, out_features: int) -> int:
+    """The MLP width whose parameters come closest to a GLAI of ``width`` (structure and
+    paths: twice an MLP of that width)."""
+    target = 2 * mlp_parameters(in_features, width, out_features)
+    candidates = range(width, 4 * width + 1)
+    return min(candidates, key=lambda w: abs(mlp_parameters(in_features, w, out_features) - target))
+
+
+def torch_models(split: Split, overrides: dict[str, Any]) -> list[Fitted]:
+    """GLAI with the defaults of ``glai.fit`` and of the estimators' width, and the two
+    MLPs of the paper's comparison, trained by the same ``fit`` on the same validation
+    split (the estimators' share, stratified) of standardised features."""
+    from sklearn.model_selection import train_test_split
+
+    mean, scale = split.x_train.mean(0), split.x_train.std(0)
+    scale[scale == 0] = 1.0
+    x = torch.from_numpy((split.x_train - mean) / scale)
+    x_test = torch.from_numpy((split.x_test - mean) / scale)
+    classification = split.kind == CLASSIFICATION
+    y, y_mean, y_scale = torch.from_numpy(split.y_train), 0.0, 1.0
+    if not classification:
+        y_mean, y_scale = float(y.mean()), float(y.std()) or 1.0
+        y = ((y - y_mean) / y_scale).float().unsqueeze(1)
+    stratify = split.y_train if classification else None
+    try:
+        parts = train_test_split(
+            x, y, test_size=VALIDATION_FRACTION, random_state=split.seed, stratify=stratify
+        )
+    except ValueError:  # a class too small to stratify
+        parts = train_test_split(x, y, test_size=VALIDATION_FRACTION, random_state=split.seed)
+    x_fit, x_val, y_fit, y_val = parts
+    features, outputs = x.shape[1], split.outputs
+    builders: dict[str, Callable[[], torch.nn.Module]] = {
+        GLAI_DEFAULTS: lambda: GLAI(features, DEFAULT_WIDTH, outputs),
+        EQUAL_PARAMETERS: lambda: MLP(
+            features, equal_parameter_width(features, DEFAULT_WIDTH, outputs), outputs
+        ),
+        EQUAL_WIDTH: lambda: MLP(features, DEFAULT_WIDTH, outputs),
+    }
+    loss = "cross_entropy" if classification else "mse"
+    results = []
+    for name, build in builders.items():
+        torch.manual_seed(split.seed)
+        model = build()
+        history = fit(
+            model, (x_fit, y_fit), (x_val, y_val), loss=loss, seed=split.seed, **overrides
+        )
+        model.eval()
+        with torch.no_grad():
+            output = model(x_test)
+        if classification:
+            metric = float((output.argmax(1).numpy() == split.y_test).mean())
+        else:
+            metric = r2(split.y_test, output[:, 0].double().numpy() * y_scale + y_mean)
+        results.append(Fitted(name, split.seed, metric, history[-1].seconds, history))
+    return results
+
+
+def r2(truth: np.ndarray, prediction: np.ndarray) -> float:
+    """The coefficient of determination (scikit-learn's ``r2_score``)."""
+    residual = float(((truth - prediction) ** 2).sum())
+    return 1.0 - residual / float(((truth - truth.mean()) ** 2).sum())
+
+
+def sklearn_models(split: Split) -> list[Fitted]:
+    """scikit-learn's MLP with its defaults, the linear model and an RBF kernel method,
+    each in a ``StandardScaler`` pipeline, trained on the whole training part."""
+    results = []
+    for name, estimator in _sklearn_estimators(split).items():
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence warnings: defaults are the point
+            estimator.fit(split.x_train, split.y_train)
+        seconds = time.perf_counter() - start
+        results.append(
+            Fitted(name, split.seed, float(estimator.score(split.x_test, split.y_test)), seconds)
+        )
+    return results
+
+
+def _sklearn_estimators(split: Split) -> dict[str, Any]:
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.kernel_approximation import Nystroem
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC, SVR
+
+    seed = split.seed
+    large = len(split.x_train) > KERNEL_EXACT_LIMIT
+    nystroem = Nystroem(n_components=1000, random_state=seed)
+    if split.kind == CLASSIFICATION:
+        mlp, linear = MLPClassifier(random_state=seed), LogisticRegression(max_iter=1000)
+        kernel = [nystroem, LogisticRegression(max_iter=1000)] if large else [SVC()]
+    else:
+        mlp, linear = MLPRegressor(random_state=seed), Ridge()
+        kernel = [nystroem, Ridge()] if large else [SVR()]
+    kernel_model = make_pipeline(StandardScaler(), *kernel)
+    if split.kind != CLASSIFICATION:  # an RBF kernel needs centred, scaled targets
+        kernel_model = TransformedTargetRegressor(kernel_model, transformer=StandardScaler())
+    return {
+        SKLEARN_MLP: make_pipeline(StandardScaler(), mlp),
+        LINEAR: make_pipeline(StandardScaler(), linear),
+        KERNEL: kernel_model,
+    }
