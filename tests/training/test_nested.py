@@ -53,7 +53,8 @@ def test_layers_around_a_block_keep_training_after_the_switch():
             snapshot["backbone"] = model[0].weight.detach().clone()
             snapshot["structure"] = model[2].structure[0].weight.detach().clone()
 
-    fit(model, small_problem(), epochs=2, seed=0, max_structural_epochs=1, callbacks=[AtSwitch()])
+    options = {"epochs": 2, "max_structural_epochs": 1, "validation_fraction": 0}
+    fit(model, small_problem(), seed=0, callbacks=[AtSwitch()], **options)
     assert not torch.equal(model[0].weight, snapshot["backbone"])
     assert torch.equal(model[2].structure[0].weight, snapshot["structure"])
 

@@ -61,6 +61,9 @@ class FitConfig:
         weight_decay: weight decay passed to the optimiser.
         early_stopping: stop the final phase after this many epochs without a better
             validation metric; ``None`` disables it.
+        validation_fraction: when no validation data are given, the share of the training
+            data held out for validation and early stopping (stratified by class where it
+            can be); ``0`` trains on everything, for all ``epochs``.
         switch: the switch rule, :class:`SwitchRule`.
         seed: seeds shuffling and probe sampling (and, where glai builds the model, its
             initial weights); ``None`` draws one from torch's generator.
@@ -90,6 +93,9 @@ class FitConfig:
     early_stopping: int | None = field(
         default=10,
         metadata=_about("epochs without validation improvement before stopping (none: never)"),
+    )
+    validation_fraction: float = field(
+        default=0.1, metadata=_about("share held out for validation when no val is given")
     )
     switch: SwitchRule = field(default_factory=SwitchRule)
     seed: int | None = field(
@@ -122,6 +128,11 @@ class FitConfig:
             )
         if self.seed is not None and (isinstance(self.seed, bool) or not _is_int(self.seed)):
             raise TypeError(f"seed must be an int or None, got {self.seed!r}")
+        fraction = self.validation_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+            raise TypeError(f"validation_fraction must be a number, got {fraction!r}")
+        if not 0 <= fraction < 1:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {fraction!r}")
         if not isinstance(self.progress, bool):
             raise TypeError(f"progress must be a bool, got {self.progress!r}")
         if self.device is not None and not isinstance(self.device, (str, torch.device)):

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from glai.guards import check_features, check_finite, check_same_length
 from glai.nn.mask_cache import MaskCache
@@ -21,11 +21,17 @@ class FitData:
 
     Tensor pairs (and ``TensorDataset``) are kept as tensors: their inputs are fixed, so
     their masks can be cached. Other datasets are read through a ``DataLoader``.
+
+    Attributes:
+        rows: the samples of ``inputs``/``targets`` this data holds, when it is a part of
+            them (a validation split): the tensors are shared, never copied, so a
+            memory-mapped array stays on disk, and one mask cache serves every part.
     """
 
     inputs: torch.Tensor | None = None
     targets: torch.Tensor | None = None
     dataset: Dataset | None = None
+    rows: torch.Tensor | None = None
 
     @property
     def fixed(self) -> bool:
@@ -33,12 +39,20 @@ class FitData:
         return self.inputs is not None
 
     def __len__(self) -> int:
+        if self.rows is not None:
+            return len(self.rows)
         return len(self.inputs) if self.fixed else len(self.dataset)
 
     def to(self, device: torch.device) -> FitData:
         if not self.fixed:
             return self
-        return FitData(self.inputs.to(device), self.targets.to(device))
+        rows = self.rows.to(device) if self.rows is not None else None
+        return FitData(self.inputs.to(device), self.targets.to(device), rows=rows)
+
+    def _rows(self, index: torch.Tensor) -> torch.Tensor:
+        """Positions in ``inputs`` of this data's samples ``index``."""
+        index = index.to(self.inputs.device)
+        return self.rows[index] if self.rows is not None else index
 
     def batches(
         self,
@@ -69,15 +83,15 @@ class FitData:
                 yield x.to(device), y.to(device), None
             return
         for index in global_batches:
-            index = index.to(self.inputs.device)
-            batch_masks = masks.get(index, mask_dtype) if masks is not None else None
-            yield self.inputs[index], self.targets[index], batch_masks
+            rows = self._rows(index)
+            batch_masks = masks.get(rows, mask_dtype) if masks is not None else None
+            yield self.inputs[rows], self.targets[rows], batch_masks
 
     def sample_inputs(self, count: int, generator: torch.Generator) -> torch.Tensor:
         """``count`` inputs drawn at random without replacement (e.g. a probe set)."""
         index = torch.randperm(len(self), generator=generator)[:count]
         if self.fixed:
-            return self.inputs[index.to(self.inputs.device)]
+            return self.inputs[self._rows(index)]
         return torch.stack([torch.as_tensor(self.dataset[int(i)][0]) for i in index])
 
 
@@ -153,3 +167,43 @@ def prepare_data(
     if prepared.fixed and classes is not None:
         prepared.targets = prepared.targets.long()
     return prepared.to(device)
+
+
+MIN_VALIDATION = 10
+"""Fewest validation samples a split may hold; smaller data train without one."""
+
+
+def split_validation(
+    data: FitData, fraction: float, classes: int | None, generator: torch.Generator
+) -> tuple[FitData, FitData | None]:
+    """Hold out ``fraction`` of ``data`` for validation: ``(train, val)``.
+
+    Class targets of fixed tensors are split per class (stratified), so that every class
+    keeps its share on both sides; other data at random. The parts share the tensors
+    (see :attr:`FitData.rows`). Returns ``(data, None)`` when the split would hold fewer
+    than :data:`MIN_VALIDATION` samples.
+    """
+    count = round(fraction * len(data))
+    if count < MIN_VALIDATION:
+        return data, None
+    order = torch.randperm(len(data), generator=generator)
+    if data.fixed and classes is not None:
+        labels = data.targets.cpu()[order]
+        held = [
+            order[labels == c][: round(fraction * int((labels == c).sum()))] for c in range(classes)
+        ]
+        val_rows = torch.cat(held)
+    else:
+        val_rows = order[:count]
+    keep = torch.ones(len(data), dtype=torch.bool)
+    keep[val_rows] = False
+    train_rows, val_rows = keep.nonzero().flatten(), val_rows.sort().values
+    if not data.fixed:
+        return FitData(dataset=Subset(data.dataset, train_rows.tolist())), FitData(
+            dataset=Subset(data.dataset, val_rows.tolist())
+        )
+    device = data.inputs.device
+    return (
+        FitData(data.inputs, data.targets, rows=train_rows.to(device)),
+        FitData(data.inputs, data.targets, rows=val_rows.to(device)),
+    )

@@ -40,6 +40,8 @@ class TrainingRun:
         generator: shuffles batches.
         dtype: the model's parameter dtype (cached masks come in it).
         device: where the model is; batches of datasets are moved there.
+        seed: the run's seed (``generator``'s), kept in checkpoints so that a resumed run
+            draws the same validation split.
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class TrainingRun:
         generator: torch.Generator,
         dtype: torch.dtype,
         device: torch.device,
+        seed: int | None = None,
     ) -> None:
         self.model, self.config, self.objective = model, config, objective
         self.module = unwrapped(model)  # what is saved, frozen and monitored
@@ -67,6 +70,7 @@ class TrainingRun:
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
         self.forward_model: nn.Module = model
+        self.seed = seed
         self.shard = world()
         self.start = time.perf_counter()
 
@@ -209,6 +213,7 @@ class TrainingRun:
         structural = self.phase is Phase.STRUCTURAL
         return {
             "signature": self.identity(),
+            "seed": self.seed,
             "model": self.module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,

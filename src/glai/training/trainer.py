@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +24,13 @@ from glai.training.callbacks import (
 )
 from glai.training.checkpoint import read_checkpoint
 from glai.training.config import FitConfig
-from glai.training.fit_data import Data, prepare_data
+from glai.training.fit_data import (
+    MIN_VALIDATION,
+    Data,
+    FitData,
+    prepare_data,
+    split_validation,
+)
 from glai.training.history import EpochRecord, History
 from glai.training.metrics import MetricFunction
 from glai.training.objective import LossFunction, Objective
@@ -151,12 +158,16 @@ class Trainer:
         in_features, _, dtype = _signature_of(self.model)
         classes = self.objective.classes
         train_data = prepare_data(train, "train", in_features, dtype, classes, self.device)
-        val_data = None
+        state = read_checkpoint(checkpoint_dir) if checkpoint_dir is not None and resume else None
+        seed = self.config.seed
+        if seed is None:  # a resumed run keeps the seed (and so the split) it started with
+            seed = state["seed"] if state else int(torch.randint(2**62, ()))
+        generator = torch.Generator()
+        generator.manual_seed(seed)
         if val is not None:
             val_data = prepare_data(val, "val", in_features, dtype, classes, self.device)
-        generator = torch.Generator()
-        seed = self.config.seed
-        generator.manual_seed(seed if seed is not None else int(torch.randint(2**62, ())))
+        else:
+            train_data, val_data = self._split(train_data, generator)
         STRATEGIES[self.config.quantitative].check(self.model, train_data)
         monitor, probe = self._monitor(monitor, train_data, generator)
         run = TrainingRun(
@@ -169,8 +180,8 @@ class Trainer:
             generator,
             dtype,
             self.device,
+            seed,
         )
-        state = read_checkpoint(checkpoint_dir) if checkpoint_dir is not None and resume else None
         if state is None:
             run.begin(checkpoint_dir, probe)
             return run
@@ -178,6 +189,24 @@ class Trainer:
         self._resumed_best = state["best"]
         logger.info("resumed from %s after epoch %d", checkpoint_dir, len(run.history))
         return run
+
+    def _split(self, train: FitData, generator: torch.Generator) -> tuple[FitData, FitData | None]:
+        """Hold out ``validation_fraction`` of ``train`` for validation (see
+        :func:`split_validation`); warn when the data are too few to validate on."""
+        fraction = self.config.validation_fraction
+        if fraction == 0:
+            return train, None
+        train_part, val_part = split_validation(train, fraction, self.objective.classes, generator)
+        if val_part is None:
+            warnings.warn(
+                f"{len(train)} training samples are too few to hold out a validation split "
+                f"(validation_fraction={fraction} gives {round(fraction * len(train))}, at "
+                f"least {MIN_VALIDATION} are needed): training on all of them for all "
+                f"{self.config.epochs} epochs without early stopping; pass val= to "
+                "validate, or validation_fraction=0 to silence this",
+                stacklevel=5,  # the caller of glai.fit
+            )
+        return train_part, val_part
 
     def _monitor(
         self, monitor: StructureMonitor | None, train: Any, generator: torch.Generator

@@ -59,7 +59,10 @@ class QuantitativeStrategy:
                 block, self.train, directory, "train", self.first_products()
             )
         if self.val is not None and self.val.fixed:
-            self.val_masks = cached_masks(block, self.val, directory, "val")
+            if self.val.inputs is self.train.inputs:  # a split: one cache serves both
+                self.val_masks = self.train_masks
+            else:
+                self.val_masks = cached_masks(block, self.val, directory, "val")
 
     def first_products(self) -> torch.Tensor | None:
         """The training inputs times the structure's first weight, if already computed."""
@@ -91,19 +94,21 @@ def cached_masks(
     name: str,
     first_products: torch.Tensor | None = None,
 ) -> MaskCache:
-    """The mask cache of ``data``: read from ``directory`` if it holds one, else built (and
-    kept there when a directory is given), from ``first_products`` if given (see
-    :meth:`MaskCache.build`). With several processes each builds the masks of its
-    ``DistributedSampler`` shard and the shards are gathered."""
+    """The mask cache of ``data.inputs`` (every row, also those of other parts of a split):
+    read from ``directory`` if it holds one, else built (and kept there when a directory
+    is given), from ``first_products`` if given (see :meth:`MaskCache.build`). With
+    several processes each builds the masks of its ``DistributedSampler`` shard and the
+    shards are gathered."""
+    count = len(data.inputs)
     if world()[1] > 1:
-        indices = shard_indices(len(data))
+        indices = shard_indices(count)
         local = MaskCache.build(model, data.inputs[indices.to(data.inputs.device)])
-        packed = [gather_rows(layer, indices.to(layer.device), len(data)) for layer in local.packed]
+        packed = [gather_rows(layer, indices.to(layer.device), count) for layer in local.packed]
         return MaskCache(packed, local.widths, local.sample_shape)
     path = Path(directory) / f"masks-{name}.pt" if directory is not None else None
     if path is not None and path.is_file():
         cache = MaskCache.load(path)
-        if len(cache) == len(data):
+        if len(cache) == count:
             return cache.to(data.inputs.device)
     cache = MaskCache.build(model, data.inputs, first_products=first_products)
     if path is not None:

@@ -103,7 +103,8 @@ class RowSpace(QuantitativeStrategy):
         self.paths = RowSpacePaths(self.block)
         if state is not None:
             self.paths.load_state_dict(state)
-        self.projected = FitData(self.paths.project(self.train.inputs), self.train.targets)
+        projected = self.paths.project(self.train.inputs)  # every row: masks come from it
+        self.projected = FitData(projected, self.train.targets, rows=self.train.rows)
         super().prepare(directory, state)
 
     def first_products(self) -> torch.Tensor | None:
