@@ -88,7 +88,10 @@ def write(tmp_path, name, content):
             lambda p: ["fit", write(p, "d.csv", "a,label\n1,2\n3\n"), "--out", "m"],
             "line 3 has 1 fields",
         ),
-        (lambda p: ["fit", write(p, "d.csv", "a,label\nx,1\ny,0\n"), "--out", "m"], "not numeric"),
+        (
+            lambda p: ["fit", write(p, "d.csv", "a,label\nx,1\ny,0\n"), "--out", "m"],
+            "d.csv line 2, column 'a': 'x' is not a number",
+        ),
         (lambda p: ["fit", write(p, "d.csv", "a,label\n"), "--out", "m"], "header row and"),
         (
             lambda p: ["fit", write(p, "d.npz", b"PK not a zip"), "--out", "m"],
@@ -152,7 +155,7 @@ def test_generated_flags_reach_the_saved_estimator(table, tmp_path, capsys):
     model = tmp_path / "m.safetensors"
     flags = ["--schedule", "constant", "--optimizer", "sgd", "--no-relative", "--lr", "none"]
     assert main(["fit", str(npz_path), "--out", str(model), *FAST, *flags, "--verbose"]) == 0
-    params = load_estimator(model).get_params()
+    params = load_estimator(model)[-1].get_params()  # after the standardisation
     assert params["schedule"] == "constant" and params["optimizer"] == "sgd"
     assert params["relative"] is False and params["lr"] is None
     assert params["verbose"] is True

@@ -16,7 +16,8 @@ def describe_model_file(path: str | os.PathLike) -> dict:
     """Facts about the model in ``path`` as a JSON-ready dict.
 
     Keys: ``kind``, ``in_features``, ``hidden_features``, ``out_features``, ``parameters``,
-    ``trainable_parameters``, ``frozen``, ``estimator`` (if saved by
+    ``trainable_parameters``, ``frozen``, ``estimator``, ``standardized`` (whether its
+    inputs are scaled) and ``feature_names`` (if saved by
     :func:`glai.sklearn.save_estimator`), ``epochs``, ``switch_epoch``,
     ``best_epoch``, ``best_metric``, ``metric``, and for a GLAI ``path_norms``: per hidden
     layer the min, median and max path norm and the share of units under 1% of the max.
@@ -35,6 +36,8 @@ def describe_model_file(path: str | os.PathLike) -> dict:
         "trainable_parameters": count_parameters(model, trainable_only=True),
         "frozen": bool(getattr(model, "frozen", False)),
         "estimator": info.get("estimator"),
+        "standardized": "scaler" in info if "estimator" in info else None,
+        "feature_names": info.get("feature_names"),
         "epochs": len(records) or None,
         "switch_epoch": history.get("switch_epoch"),
         "best_epoch": best_epoch,
@@ -67,6 +70,8 @@ def format_description(description: dict) -> str:
                     f"{summary['median']:.4g}, max {summary['max']:.4g}, "
                     f"{100 * summary['under_1_percent_of_max']:.1f}% of units under 1% of max"
                 )
+        elif key == "feature_names" and value is not None:
+            lines.append(f"feature names: {', '.join(value)}")
         elif value is not None:
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
             lines.append(f"{key.replace('_', ' ')}: {text}")
