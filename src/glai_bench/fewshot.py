@@ -7,17 +7,16 @@ import os
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from glai.nn.monitor import StructureMonitor
+from glai.few_shot import fit_support_set
 from glai.training.metrics import Metric, accuracy
 from glai_bench.bench_features import feature_splits
 from glai_bench.comparison import Candidate
-from glai_bench.protocol import benchmark_candidates, environment, is_two_phase
+from glai_bench.protocol import benchmark_candidates, environment
 from glai_bench.settings import Budget
 from glai_bench.stats import t_interval
 
@@ -55,13 +54,19 @@ def protonet_accuracy(episode: Episode) -> float:
     return accuracy(-torch.cdist(query, centroids), query_y)  # nearest: greatest score
 
 
-def head_accuracy(candidate: Candidate, episode: Episode, seed: int) -> tuple[float, float]:
-    """Train a fresh head on the support set (full batch); (query accuracy, seconds)."""
+def head_accuracy(
+    candidate: Candidate, episode: Episode, seed: int, steps: int
+) -> tuple[float, float]:
+    """Train a fresh head, built after ``torch.manual_seed(seed)``, on the support set by
+    :func:`glai.few_shot.fit_support_set` (``steps`` full-batch steps; the candidate given
+    a monitor, the schedule ablation, in two phases); (query accuracy, seconds)."""
     support, support_y, query, query_y = episode
+    options = {key: value for key, value in candidate.fit_options.items() if key != "monitor"}
+    two_phase = "monitor" in candidate.fit_options
     start = time.perf_counter()
-    model, _ = candidate.train(
-        (support, support_y), None, seed, batch_size=len(support), early_stopping=None
-    )
+    torch.manual_seed(seed)
+    model = candidate.build()
+    fit_support_set(model, support, support_y, steps, two_phase=two_phase, seed=seed, **options)
     seconds = time.perf_counter() - start
     with torch.no_grad():
         model.eval()
@@ -69,19 +74,11 @@ def head_accuracy(candidate: Candidate, episode: Episode, seed: int) -> tuple[fl
     return score, seconds
 
 
-def few_shot_candidates(in_features: int, mlp_hidden: int, steps: int) -> list[Candidate]:
-    """The benchmark's six heads, trained for at most ``steps`` full-batch steps: GLAI (in
-    both modes) and the schedule ablation spend at most half of them in their structural
-    phase."""
-    half = steps // 2
-    monitor = StructureMonitor(max_structural_epochs=half)
-    candidates = []
-    for candidate in benchmark_candidates(in_features, mlp_hidden, WAYS, {"epochs": steps}):
-        if is_two_phase(candidate):
-            options = {**candidate.fit_options, "monitor": monitor, "epochs": steps - half}
-            candidate = replace(candidate, fit_options=options)
-        candidates.append(candidate)
-    return candidates
+def few_shot_candidates(in_features: int, mlp_hidden: int) -> list[Candidate]:
+    """The benchmark's six heads; :func:`head_accuracy` gives each the same budget of
+    steps, of which GLAI (in both modes) and the schedule ablation spend at most half in
+    their structural phase."""
+    return benchmark_candidates(in_features, mlp_hidden, WAYS, {})
 
 
 def _interval(values: Sequence[float]) -> tuple[float, float]:
@@ -95,11 +92,15 @@ def _episodes(features, labels, shots, count, seed) -> list[Episode]:
     return [sample_episode(features, labels, shots, generator) for _ in range(count)]
 
 
-def _select_lr(candidate: Candidate, episodes: Sequence[Episode], grid: Sequence[dict]) -> dict:
+def _select_lr(
+    candidate: Candidate, episodes: Sequence[Episode], grid: Sequence[dict], steps: int
+) -> dict:
     best, best_score = grid[0], None
     for point in grid:
         trial = Candidate(candidate.name, candidate.build, {**candidate.fit_options, **point})
-        score = statistics.fmean(head_accuracy(trial, e, i)[0] for i, e in enumerate(episodes))
+        score = statistics.fmean(
+            head_accuracy(trial, e, i, steps)[0] for i, e in enumerate(episodes)
+        )
         if ACCURACY.better(score, best_score):
             best, best_score = point, score
     return dict(best)
@@ -119,13 +120,13 @@ def run_fewshot(
         if len(budget.learning_rates) > 1
         else [{"structural_lr": 1e-2}]
     )
-    candidates = few_shot_candidates(splits.in_features, budget.mlp_hidden // 2, steps)
+    candidates = few_shot_candidates(splits.in_features, budget.mlp_hidden // 2)
     rows, configurations = [], {}
     for shots in SHOTS:
         selection = _episodes(*splits.val, shots, budget.selection_episodes, seed=10 + shots)
         chosen = []
         for candidate in candidates:
-            point = _select_lr(candidate, selection, grid)
+            point = _select_lr(candidate, selection, grid, steps)
             chosen.append(
                 Candidate(candidate.name, candidate.build, {**candidate.fit_options, **point})
             )
@@ -139,7 +140,7 @@ def run_fewshot(
             scores[PROTONET].append(protonet_accuracy(episode))
             seconds[PROTONET].append(time.perf_counter() - start)
             for candidate in chosen:
-                accuracy, elapsed = head_accuracy(candidate, episode, seed=number)
+                accuracy, elapsed = head_accuracy(candidate, episode, number, steps)
                 scores.setdefault(candidate.name, []).append(accuracy)
                 seconds.setdefault(candidate.name, []).append(elapsed)
         configurations[f"{shots}-shot"] = {

@@ -12,6 +12,7 @@ from glai_bench.panel import PANEL_FULL, PANEL_QUICK, run_panel
 from glai_bench.perf import run_perf
 from glai_bench.plots import plot_speedups
 from glai_bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
+from glai_bench.transformer import run_transformer
 from glai_bench.variants import run_variants
 
 
@@ -32,6 +33,7 @@ SETTINGS = {
     "pixels": run_pixels,
     "perf": _perf,
     "variants": run_variants,
+    "transformer": run_transformer,
 }
 
 
@@ -44,7 +46,7 @@ def run_bench(
     progress: bool = False,
 ) -> str:
     """Run the named settings (``panel``, ``head``, ``ssl``, ``fewshot``, ``pixels``,
-    ``perf``, ``variants``).
+    ``perf``, ``variants``, ``transformer``).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and
