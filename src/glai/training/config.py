@@ -10,6 +10,7 @@ surface offers the same options with the same defaults. The switch rule is a nes
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,9 @@ class FitConfig:
 
     Attributes:
         epochs: maximum epochs of the final phase (quantitative, or the only one).
-        batch_size: training batch size.
+        batch_size: training batch size; ``None`` (the default) takes
+            :func:`auto_batch_size` of the training data: 128, or less on small data so
+            that every epoch has at least 10 optimiser steps.
         lr: learning rate of the final phase; ``None`` takes ``structural_lr / 10`` after
             a structural phase or for a frozen GLAI (the paths start from a trained
             network), and ``structural_lr`` for single-phase training.
@@ -72,7 +75,9 @@ class FitConfig:
     """
 
     epochs: int = field(default=100, metadata=_about("maximum epochs of the final phase"))
-    batch_size: int = field(default=128, metadata=_about("training batch size"))
+    batch_size: int | None = field(
+        default=None, metadata=_about("training batch size (none: 128, less on small data)")
+    )
     lr: float | None = field(
         default=None,
         metadata=_about(
@@ -108,7 +113,8 @@ class FitConfig:
 
     def __post_init__(self) -> None:
         check_positive_int(self.epochs, "epochs")
-        check_positive_int(self.batch_size, "batch_size")
+        if self.batch_size is not None:
+            check_positive_int(self.batch_size, "batch_size")
         if self.early_stopping is not None:
             check_positive_int(self.early_stopping, "early_stopping")
         for name in ("structural_lr", "weight_decay") + (("lr",) if self.lr is not None else ()):
@@ -165,6 +171,16 @@ class FitConfig:
     @property
     def optimizer_factory(self) -> OptimizerFactory:
         return self.optimizer if callable(self.optimizer) else OPTIMIZERS[self.optimizer]
+
+
+AUTO_BATCH_SIZE = 128
+MIN_STEPS_PER_EPOCH = 10
+
+
+def auto_batch_size(samples: int) -> int:
+    """The default batch size for ``samples`` training samples: 128, or fewer so that an
+    epoch has at least 10 optimiser steps (on 120 samples: 12)."""
+    return max(1, min(AUTO_BATCH_SIZE, math.ceil(samples / MIN_STEPS_PER_EPOCH)))
 
 
 def flat_fields() -> Iterator[dataclasses.Field]:

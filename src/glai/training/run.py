@@ -15,7 +15,7 @@ from torch import nn
 
 from glai.nn.monitor import StructureCheck, StructureMonitor
 from glai.nn.switching import freeze_structures, glai_blocks, unwrapped
-from glai.training.config import FitConfig
+from glai.training.config import FitConfig, auto_batch_size
 from glai.training.distributed import data_parallel, sum_over_processes, world
 from glai.training.fit_data import FitData
 from glai.training.history import EpochRecord, History
@@ -61,6 +61,7 @@ class TrainingRun:
         self.module = unwrapped(model)  # what is saved, frozen and monitored
         self.train, self.val, self.monitor = train, val, monitor
         self.generator, self.dtype, self.device = generator, dtype, device
+        self.batch_size = config.batch_size or auto_batch_size(len(train))
         self.has_blocks = bool(glai_blocks(model))
         self.history = History(objective.metric.name, objective.metric.greater_is_better)
         self.strategy: QuantitativeStrategy | None = None
@@ -127,7 +128,7 @@ class TrainingRun:
         )
         self.scheduler = None
         if not structural and self.config.schedule == "cosine":
-            steps = self.config.epochs * math.ceil(len(self.train) / self.config.batch_size)
+            steps = self.config.epochs * math.ceil(len(self.train) / self.batch_size)
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps)
 
     def _prepare_quantitative(
@@ -145,7 +146,7 @@ class TrainingRun:
         data = strategy.data if strategy is not None else self.train
         masks = strategy.train_masks if strategy is not None else None
         batches = data.batches(
-            self.config.batch_size, True, self.generator, self.device, masks, self.dtype, self.shard
+            self.batch_size, True, self.generator, self.device, masks, self.dtype, self.shard
         )
         losses = [self._train_step(x, y, batch_masks) for x, y, batch_masks in batches]
         if strategy is not None:
@@ -200,7 +201,7 @@ class TrainingRun:
             "model": type(self.module).__name__,
             "shapes": {name: list(t.shape) for name, t in self.module.state_dict().items()},
             "samples": len(self.train),
-            "batch_size": config.batch_size,
+            "batch_size": self.batch_size,
             "epochs": config.epochs,
             "structural_lr": config.structural_lr,
             "lr": self.final_lr,
