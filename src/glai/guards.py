@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
 
 
 def as_widths(hidden_features: int | Sequence[int], name: str = "hidden_features") -> list[int]:
-    """Normalise an int or a sequence of ints into a non-empty list of positive widths."""
-    if isinstance(hidden_features, bool):
-        raise TypeError(f"{name} must be an int or a list of ints, got a bool")
-    if isinstance(hidden_features, int):
+    """Normalise an int or a sequence of ints into a non-empty list of positive widths.
+
+    Any integer counts (``numpy.int64`` too, as a numpy parameter grid gives); bools and
+    floats do not. The widths come back as Python ints.
+    """
+    if _is_int(hidden_features):
         widths = [hidden_features]
     elif isinstance(hidden_features, Sequence) and not isinstance(hidden_features, str):
         widths = list(hidden_features)
@@ -22,19 +25,24 @@ def as_widths(hidden_features: int | Sequence[int], name: str = "hidden_features
     if not widths:
         raise ValueError(f"{name} must name at least one hidden layer, got an empty list")
     for width in widths:
-        if isinstance(width, bool) or not isinstance(width, int):
+        if not _is_int(width):
             raise TypeError(f"{name} must contain ints, got {width!r}")
         if width < 1:
             raise ValueError(f"{name} must be positive, got {widths}")
-    return widths
+    return [int(width) for width in widths]
 
 
 def check_positive_int(value: int, name: str) -> None:
-    """Raise unless ``value`` is an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """Raise unless ``value`` is an integer >= 1 (a numpy integer counts, a bool does not)."""
+    if not _is_int(value):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+def _is_int(value: object) -> bool:
+    """Whether ``value`` is an integer other than a bool (Python's or numpy's)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def check_features(

@@ -113,3 +113,27 @@ def test_output_files_respect_the_umask(mask, mode, umask, features_table, tmp_p
     assert main(predict) == 0
     assert stat.S_IMODE(model.stat().st_mode) == mode
     assert stat.S_IMODE(predictions.stat().st_mode) == mode
+
+
+def test_fit_without_a_validation_split_says_so(tmp_path, capsys):
+    import numpy as np
+    from sklearn.datasets import load_iris
+
+    x, y = load_iris(return_X_y=True)
+    np.savez(tmp_path / "iris.npz", X=x, y=y)
+    code = main(
+        [
+            "fit",
+            str(tmp_path / "iris.npz"),
+            "--out",
+            str(tmp_path / "m.safetensors"),
+            "--validation-fraction",
+            "0",
+            "--epochs",
+            "2",
+            "--seed",
+            "0",
+        ]
+    )
+    assert code == 0
+    assert "no validation split" in capsys.readouterr().out

@@ -147,11 +147,15 @@ def _fit(args: argparse.Namespace) -> None:
     with writing(args.out):
         save_estimator(model, args.out, feature_names=table.columns)
     history = estimator.history_
+    validation = (
+        f"best validation {history.metric} {history.best_metric:.4f}"
+        if history.best_metric is not None
+        else "no validation split"
+    )
     print(
         f"{task}: {len(table.features)} samples, {table.features.shape[1]} features; "
-        f"structure frozen after epoch {history.switch_epoch}, "
-        f"best validation {history.metric} {history.best_metric:.4f}; model written to "
-        f"{args.out}"
+        f"structure frozen after epoch {history.switch_epoch}, {validation}; "
+        f"model written to {args.out}"
     )
 
 

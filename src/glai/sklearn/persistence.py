@@ -111,6 +111,8 @@ def _json_params(params: dict[str, Any]) -> dict[str, Any]:
     for name, value in params.items():
         if isinstance(value, np.generic):
             value = value.item()
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            value = [v.item() if isinstance(v, np.generic) else v for v in value]
         try:
             json.dumps(value)
         except TypeError:
