@@ -7,20 +7,30 @@ package ``glai_bench``.
 
 import importlib.util
 
+from glai.few_shot import GLAIFewShotClassifier, fit_support_set
 from glai.io import load, read_info, save
 from glai.nn import (
     GLAI,
     MLP,
+    BYOLProjectionHead,
     MaskCache,
+    SimCLRProjectionHead,
     StructureCheck,
     StructureMonitor,
     SwitchRule,
+    SwitchSummary,
     activation_patterns,
     count_parameters,
+    freeze_structures,
     matched_width,
     mlp_parameters,
     path_norms,
     prune,
+)
+from glai.nn.transformer import (
+    GLAIFeedForward,
+    GLAITransformerEncoderLayer,
+    MLPTransformerEncoderLayer,
 )
 from glai.training import Callback, EpochRecord, FitConfig, History, fit
 
@@ -52,17 +62,26 @@ def _has_sklearn() -> bool:
 __all__ = [
     "GLAI",
     "MLP",
+    "BYOLProjectionHead",
     "Callback",
     "EpochRecord",
     "FitConfig",
+    "GLAIFeedForward",
+    "GLAIFewShotClassifier",
+    "GLAITransformerEncoderLayer",
     "History",
     "MaskCache",
+    "MLPTransformerEncoderLayer",
+    "SimCLRProjectionHead",
     "StructureCheck",
     "StructureMonitor",
     "SwitchRule",
+    "SwitchSummary",
     "activation_patterns",
     "count_parameters",
     "fit",
+    "fit_support_set",
+    "freeze_structures",
     "load",
     "matched_width",
     "mlp_parameters",

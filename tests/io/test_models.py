@@ -1,8 +1,12 @@
+import functools
+import json
+
 import pytest
 import torch
 from safetensors.torch import save_file
+from torch import nn
 
-from glai import GLAI, MLP, load, read_info, save
+from glai import GLAI, MLP, SimCLRProjectionHead, load, read_info, save
 from problems import DEPTHS, DTYPES
 
 
@@ -74,3 +78,77 @@ def test_only_glai_models_are_saved(tmp_path):
 def test_no_temporary_file_is_left(tmp_path):
     save(GLAI(5, 4, 3), tmp_path / "m.safetensors")
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+NORMS = {
+    "batch-norm": nn.BatchNorm1d,
+    "partial": functools.partial(nn.BatchNorm1d, eps=1e-3, momentum=None),
+    "no-affine": functools.partial(nn.BatchNorm1d, affine=False),
+}
+
+
+@pytest.mark.parametrize("norm", NORMS, ids=str)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("frozen", [False, True], ids=["structural", "frozen"])
+def test_round_trip_with_norm_layers_is_bit_identical(norm, dtype, frozen, tmp_path):
+    model = GLAI(5, [6, 4], 3, dtype=dtype, norm_layer=NORMS[norm])
+    with torch.no_grad():
+        model(torch.randn(64, 5, dtype=dtype) + 1)  # running statistics
+    if frozen:
+        model.freeze_structure()
+    save(model, tmp_path / "model.safetensors")
+    loaded = load(tmp_path / "model.safetensors")
+    assert loaded.frozen == frozen
+    assert all(torch.equal(t, loaded.state_dict()[k]) for k, t in model.state_dict().items())
+    for old, new in zip(model.structure.norms, loaded.structure.norms):
+        assert (new.eps, new.momentum, new.affine) == (old.eps, old.momentum, old.affine)
+    x = torch.randn(20, 5, dtype=dtype)
+    model.eval()
+    loaded.eval()
+    assert torch.equal(loaded(x), model(x))
+    loaded.train()
+    loaded(x)  # the momentum setting came back too: statistics move alike
+    model.train()
+    model(x)
+    assert all(torch.equal(t, loaded.state_dict()[k]) for k, t in model.state_dict().items())
+
+
+def test_mlp_with_norm_layers_round_trip(tmp_path):
+    model = MLP(5, [6, 4], 2, norm_layer=nn.BatchNorm1d)
+    model(torch.randn(16, 5))
+    save(model, tmp_path / "mlp.safetensors")
+    loaded = load(tmp_path / "mlp.safetensors").eval()
+    assert read_info(tmp_path / "mlp.safetensors")["config"]["norm_layer"]["type"] == "BatchNorm1d"
+    x = torch.randn(3, 5)
+    assert torch.equal(loaded(x), model.eval()(x))
+
+
+def test_a_file_written_before_norm_layers_loads(tmp_path):
+    model = GLAI(5, [6, 4], 3)
+    config = {"kind": "GLAI", "in_features": 5, "hidden_features": [6, 4], "out_features": 3}
+    config |= {"bias": True, "dtype": "torch.float32"}  # no "norm_layer" key
+    metadata = {"format": "glai", "format_version": "1", "config": json.dumps(config)}
+    save_file(model.state_dict(), tmp_path / "old.safetensors", metadata=metadata)
+    loaded = load(tmp_path / "old.safetensors")
+    assert loaded.structure.norms == [None, None]
+    x = torch.randn(4, 5)
+    assert torch.equal(loaded(x), model(x))
+
+
+def test_an_unknown_norm_layer_is_named(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save(GLAI(5, 4, 3), path)
+    info = read_info(path)
+    config = {**info["config"], "norm_layer": {"type": "LayerNorm"}}
+    metadata = {"format": "glai", "format_version": "1", "config": json.dumps(config)}
+    save_file(GLAI(5, 4, 3).state_dict(), path, metadata=metadata)
+    with pytest.raises(ValueError, match="unknown norm layer"):
+        load(path)
+
+
+def test_a_projection_head_is_saved_as_a_glai(tmp_path):
+    head = SimCLRProjectionHead(5, 8, 3)
+    save(head, tmp_path / "head.safetensors")
+    loaded = load(tmp_path / "head.safetensors")
+    assert type(loaded) is GLAI
+    assert loaded.structure.norms[0] is not None

@@ -1,5 +1,10 @@
+import copy
+import functools
+import warnings
+
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from glai import GLAI, MLP
@@ -55,10 +60,17 @@ def test_no_gradient_reaches_the_frozen_structure(hidden, inputs):
 def test_trainable_parameters_follow_the_switch():
     model = make([4, 4])
     trainable = {id(p) for p in model.parameters() if p.requires_grad}
-    assert trainable == {id(p) for p in model.structure.parameters()}
+    assert trainable == {id(p) for p in model.parameters()}  # paths too: they get no gradient
     model.freeze_structure()
     trainable = {id(p) for p in model.parameters() if p.requires_grad}
     assert trainable == {id(p) for p in model.paths.parameters()}
+
+
+def test_before_the_switch_the_paths_get_no_gradient(inputs):
+    model = make([6, 4])
+    model(inputs).square().sum().backward()
+    assert all(p.grad is not None for p in model.structure.parameters())
+    assert all(p.grad is None for p in model.paths.parameters())
 
 
 def test_training_paths_keeps_the_partition(inputs):
@@ -203,3 +215,351 @@ def test_inference_without_gradients_equals_the_training_forward(hidden):
         model.paths[0].weight.add_(1.0)
         updated = model(x)
     torch.testing.assert_close(updated, model(x), rtol=1e-12, atol=1e-12)
+
+
+# Own training loops: one optimiser, built at any time, trains what should train.
+
+OPTIMISERS = {
+    "adam": lambda parameters: torch.optim.Adam(parameters, lr=1e-2),
+    "adamw": lambda parameters: torch.optim.AdamW(parameters, lr=1e-2, weight_decay=0.1),
+    "sgd-momentum": lambda parameters: torch.optim.SGD(parameters, lr=1e-2, momentum=0.9),
+}
+SELECTIONS = {
+    "all": lambda model: list(model.parameters()),
+    "trainable": lambda model: [p for p in model.parameters() if p.requires_grad],
+}
+
+
+def train_steps(model, optimizer, x, steps=3, set_to_none=True):
+    target = torch.ones(len(x), model.out_features, dtype=x.dtype)
+    for _ in range(steps):
+        optimizer.zero_grad(set_to_none=set_to_none)
+        F.mse_loss(model(x), target).backward()
+        optimizer.step()
+
+
+def snapshot(module):
+    return {name: tensor.clone() for name, tensor in module.state_dict().items()}
+
+
+def unchanged(module, before):
+    return all(torch.equal(tensor, before[name]) for name, tensor in module.state_dict().items())
+
+
+@pytest.mark.parametrize("norm", [None, nn.BatchNorm1d], ids=["plain", "batch-norm"])
+@pytest.mark.parametrize("selection", SELECTIONS, ids=str)
+@pytest.mark.parametrize("optimiser", OPTIMISERS, ids=str)
+def test_an_optimiser_built_before_the_switch_trains_the_paths_after_it(
+    optimiser, selection, norm, inputs
+):
+    model = GLAI(5, [6, 4], 3, norm_layer=norm)
+    optimizer = OPTIMISERS[optimiser](SELECTIONS[selection](model))
+    structure, paths = snapshot(model.structure), snapshot(model.paths)
+    train_steps(model, optimizer, inputs)
+    assert not torch.equal(model.structure[0].weight, structure["0.weight"])
+    assert unchanged(model.paths, paths)  # before the switch the paths get no gradient
+    model.freeze_structure()
+    structure = snapshot(model.structure)
+    train_steps(model, optimizer, inputs, set_to_none=False)  # zeroed grads stay None
+    assert unchanged(model.structure, structure)  # bit-identical, running statistics too
+    assert all(p.grad is None for p in model.structure.parameters())
+    for path, (weight, _) in zip(model.paths, model.structure.affine_layers()):
+        assert not torch.equal(path.weight, weight)
+
+
+def test_an_optimiser_holding_only_a_frozen_structure_warns_once(inputs):
+    model = make([6, 4])
+    optimizer = torch.optim.Adam(model.structure.parameters())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_steps(model, optimizer, inputs, steps=1)  # before the switch it trains
+    model.freeze_structure()
+    with pytest.warns(UserWarning) as record:
+        train_steps(model, optimizer, inputs, steps=3)
+    ours = [str(w.message) for w in record if "frozen structure" in str(w.message)]
+    assert len(ours) == 1
+    assert "GLAI(5, [6, 4], 3)" in ours[0]
+    assert "build the optimiser over model.parameters() or over the paths" in ours[0]
+
+
+@pytest.mark.parametrize(
+    "held",
+    [
+        lambda model: model.parameters(),
+        lambda model: model.paths.parameters(),
+        lambda model: nn.Linear(2, 2).parameters(),
+    ],
+    ids=["model", "paths", "elsewhere"],
+)
+def test_optimisers_that_still_train_something_do_not_warn(held, inputs):
+    model = make([6, 4]).freeze_structure()
+    optimizer = torch.optim.SGD(held(model), lr=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_steps(model, optimizer, inputs, steps=2)
+
+
+def test_a_copy_of_a_frozen_block_is_watched_too(inputs):
+    model = copy.deepcopy(make([6, 4]).freeze_structure())
+    optimizer = torch.optim.SGD(model.structure.parameters(), lr=0.1)
+    with pytest.warns(UserWarning, match="frozen structure"):
+        train_steps(model, optimizer, inputs, steps=1)
+
+
+def test_the_warning_follows_new_parameter_groups():
+    model = make([6, 4]).freeze_structure()
+    optimizer = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        optimizer.step()
+    optimizer.add_param_group({"params": list(model.structure.parameters())})
+    with pytest.warns(UserWarning, match="frozen structure"):
+        optimizer.step()
+
+
+# Inference without gradients follows every change of the weights.
+
+
+def ema_of_a_student(model):
+    """20 steps of an EMA teacher, written the usual way: in place through ``.data``."""
+    student = make([6, 4], model.paths[0].weight.dtype).freeze_structure()
+    for _ in range(20):
+        for teacher, learner in zip(model.parameters(), student.parameters()):
+            teacher.data.mul_(0.9).add_(learner.data, alpha=0.1)
+
+
+def zero_through_data(model):
+    model.structure[0].weight.data.zero_()
+    model.paths[0].weight.data.zero_()
+
+
+def load_other_weights(model):
+    other = make([6, 4]).freeze_structure()
+    model.load_state_dict(other.state_dict())
+
+
+def optimiser_steps(model):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    train_steps(model, optimizer, torch.randn(16, 5))
+
+
+def copy_under_no_grad(model):
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn_like(parameter))
+
+
+def to_float64(model):
+    model.to(torch.float64)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ema_of_a_student,
+        zero_through_data,
+        load_other_weights,
+        optimiser_steps,
+        copy_under_no_grad,
+        to_float64,
+    ],
+    ids=lambda edit: edit.__name__,
+)
+def test_inference_follows_every_change_of_the_weights(edit, inputs):
+    model = make([6, 4]).freeze_structure()
+    with torch.no_grad():
+        model(inputs)  # a first inference, as an evaluation between steps would make
+    edit(model)
+    x = inputs.to(model.paths[0].weight.dtype)
+    with torch.no_grad():
+        inference = model(x)
+    masks = [z > 0 for z in model.structure.pre_activations(x)]
+    reference = model.paths[-1](model.paths[1](model.paths[0](x) * masks[0]) * masks[1]).detach()
+    torch.testing.assert_close(inference, reference, rtol=0, atol=0)
+    torch.testing.assert_close(inference, model(x).detach(), rtol=0, atol=0)
+
+
+# Normalisation: Linear, BatchNorm1d, ReLU, ..., Linear, folded into the paths at the switch.
+
+
+def trained_norms(model, x, steps=5):
+    """Non-trivial BatchNorm: random affine parameters and running statistics of ``x``."""
+    with torch.no_grad():
+        for norm in model.structure.norms:
+            norm.weight.uniform_(0.5, 2.0)
+            norm.bias.uniform_(-0.5, 0.5)
+    model.train()
+    with torch.no_grad():
+        for _ in range(steps):
+            model(3 * x + 1)
+    return model
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_switch_with_batch_norm_equals_the_structure_in_eval_mode(hidden, bias, inputs):
+    model = trained_norms(GLAI(5, hidden, 3, bias, norm_layer=nn.BatchNorm1d), inputs)
+    model.eval()
+    before = model(inputs)
+    model.freeze_structure()
+    torch.testing.assert_close(model(inputs), before)
+    torch.testing.assert_close(model(inputs, masks=model.masks(inputs)), before)
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_batch_norm_statistics_are_frozen_after_the_switch(hidden, inputs):
+    model = trained_norms(GLAI(5, hidden, 3, norm_layer=nn.BatchNorm1d), inputs)
+    model.freeze_structure().train()
+    statistics = snapshot(model.structure)
+    train_output = model(2 * inputs)
+    assert not model.structure.training
+    assert unchanged(model.structure, statistics)
+    model.eval()
+    torch.testing.assert_close(model(2 * inputs), train_output, rtol=0, atol=0)
+
+
+def test_batch_norm_trains_with_batch_statistics_before_the_switch(inputs):
+    model = GLAI(5, [6], 3, norm_layer=nn.BatchNorm1d)
+    norm = model.structure.norms[0]
+    model(inputs)
+    assert norm.num_batches_tracked == 1
+    z = model.structure[0](inputs)
+    expected = (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + norm.eps)
+    hidden = torch.relu(expected * norm.weight + norm.bias)
+    torch.testing.assert_close(model(inputs), model.structure[-1](hidden))
+
+
+def test_masks_are_taken_after_the_norm(inputs):
+    model = trained_norms(GLAI(5, [6, 4], 3, norm_layer=nn.BatchNorm1d), inputs)
+    read_by_relu = []
+    relus = [m for m in model.structure if isinstance(m, nn.ReLU)]
+    for relu in relus:
+        relu.register_forward_hook(lambda module, args, output: read_by_relu.append(args[0] > 0))
+    model.eval()
+    model(inputs)
+    assert all(torch.equal(a, b) for a, b in zip(model.masks(inputs), read_by_relu))
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_batch_norm_with_leading_dimensions(hidden):
+    model = GLAI(5, hidden, 3, dtype=torch.float64, norm_layer=nn.BatchNorm1d)
+    x = torch.randn(8, 2, 5, dtype=torch.float64)
+    flat = GLAI(5, hidden, 3, dtype=torch.float64, norm_layer=nn.BatchNorm1d)
+    flat.load_state_dict(model.state_dict())
+    torch.testing.assert_close(model(x), flat(x.reshape(16, 5)).view(8, 2, 3))
+    model.eval()
+    before = model(x)
+    model.freeze_structure()
+    torch.testing.assert_close(model(x), before)
+    assert [m.shape for m in model.masks(x)] == [(8, 2, w) for w in hidden]
+    torch.testing.assert_close(model(x)[:, 1], model(x[:, 1]))
+
+
+def test_norm_settings_of_a_partial_reach_every_layer():
+    model = GLAI(5, [6, 4], 3, norm_layer=functools.partial(nn.BatchNorm1d, eps=1e-3))
+    assert [norm.eps for norm in model.structure.norms] == [1e-3, 1e-3]
+    assert [type(m) for m in model.structure] == [
+        nn.Linear,
+        nn.BatchNorm1d,
+        nn.ReLU,
+        nn.Linear,
+        nn.BatchNorm1d,
+        nn.ReLU,
+        nn.Linear,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("norm_layer", "message"),
+    [
+        (nn.LayerNorm, "made LayerNorm"),
+        (nn.Identity, "made Identity"),
+        (functools.partial(nn.BatchNorm1d, track_running_stats=False), "track_running_stats"),
+        (lambda width: nn.BatchNorm1d(3), "3 features for a hidden layer of width 6"),
+    ],
+    ids=["layer-norm", "identity", "no-running-statistics", "wrong-width"],
+)
+def test_norms_that_do_not_fold_are_refused(norm_layer, message):
+    with pytest.raises(ValueError, match=message):
+        GLAI(5, [6, 4], 3, norm_layer=norm_layer)
+
+
+def test_a_norm_layer_must_be_callable():
+    with pytest.raises(TypeError, match="norm_layer must be a callable"):
+        GLAI(5, [6], 3, norm_layer="batch")
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_inference_with_batch_norm_equals_the_training_forward(hidden, inputs):
+    model = trained_norms(GLAI(5, hidden, 3, norm_layer=nn.BatchNorm1d), inputs)
+    model.freeze_structure()
+    with torch.no_grad():
+        inference = model(inputs)
+    torch.testing.assert_close(inference, model(inputs).detach(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_from_mlp_with_batch_norm_equals_the_mlp(hidden, inputs):
+    mlp = trained_norms(GLAI(5, hidden, 3, norm_layer=nn.BatchNorm1d), inputs).structure
+    mlp.eval()
+    model = GLAI.from_mlp(mlp)
+    assert model.frozen
+    torch.testing.assert_close(model(inputs), mlp(inputs))
+
+
+def test_from_mlp_takes_a_torchvision_style_sequential(inputs):
+    mlp = nn.Sequential(
+        nn.Linear(5, 6), nn.BatchNorm1d(6, eps=1e-3), nn.ReLU(), nn.Dropout(0.1), nn.Linear(6, 2)
+    )
+    mlp(inputs)  # running statistics
+    mlp.eval()
+    model = GLAI.from_mlp(mlp)
+    assert model.structure.norms[0].eps == 1e-3
+    torch.testing.assert_close(model(inputs), mlp(inputs))
+
+
+@pytest.mark.parametrize(
+    ("mlp", "message"),
+    [
+        (
+            nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.BatchNorm1d(6), nn.Linear(6, 2)),
+            "found Linear, ReLU, BatchNorm1d, Linear",
+        ),
+        (
+            nn.Sequential(
+                nn.Linear(5, 6),
+                nn.BatchNorm1d(6),
+                nn.ReLU(),
+                nn.Linear(6, 4),
+                nn.ReLU(),
+                nn.Linear(4, 2),
+            ),
+            "found Linear, BatchNorm1d, ReLU, Linear, ReLU, Linear",
+        ),
+        (
+            nn.Sequential(
+                nn.Linear(5, 6),
+                nn.BatchNorm1d(6, track_running_stats=False),
+                nn.ReLU(),
+                nn.Linear(6, 2),
+            ),
+            "running statistics",
+        ),
+        (
+            nn.Sequential(
+                nn.Linear(5, 6),
+                nn.BatchNorm1d(6),
+                nn.ReLU(),
+                nn.Linear(6, 4),
+                nn.BatchNorm1d(4, eps=0.1),
+                nn.ReLU(),
+                nn.Linear(4, 2),
+            ),
+            "one setting",
+        ),
+    ],
+    ids=["norm-after-relu", "norm-in-one-layer", "no-running-statistics", "mixed-settings"],
+)
+def test_from_mlp_refuses_norms_that_do_not_fold(mlp, message):
+    with pytest.raises(ValueError, match=message):
+        GLAI.from_mlp(mlp)

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, StackDataset, TensorDataset
 
 from glai import GLAI, MaskCache
@@ -116,15 +117,32 @@ def test_cpu_and_generic_packing_agree(width, monkeypatch):
     assert torch.equal(fast, expected)
 
 
+def with_norms(model):
+    """Give the structure's norm layers running statistics away from 0 and 1."""
+    model(torch.randn(64, 5) * 2 + 1)
+    return model
+
+
+@pytest.mark.parametrize("norm", [None, nn.BatchNorm1d], ids=["plain", "batch-norm"])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("hidden", DEPTHS, ids=str)
-def test_built_from_first_products_equals_built_from_inputs(hidden, bias):
-    model = GLAI(5, hidden, 3, bias=bias).freeze_structure()
+def test_built_from_first_products_equals_built_from_inputs(hidden, bias, norm):
+    model = with_norms(GLAI(5, hidden, 3, bias=bias, norm_layer=norm)).freeze_structure()
     x = torch.randn(50, 5)
     products = x @ model.structure[0].weight.detach().T
     direct = MaskCache.build(model, x, batch_size=16)
     shortcut = MaskCache.build(model, x, batch_size=16, first_products=products)
     assert all(torch.equal(a, b) for a, b in zip(direct.packed, shortcut.packed))
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_cached_masks_with_batch_norm_and_views(hidden):
+    model = with_norms(GLAI(5, hidden, 3, norm_layer=nn.BatchNorm1d)).freeze_structure()
+    x = torch.randn(12, 2, 5)
+    cache = MaskCache.build(model, x, batch_size=5)
+    index = torch.tensor([0, 11, 4])
+    assert all(torch.equal(a, b) for a, b in zip(cache[index], model.masks(x[index])))
+    assert torch.equal(model(x[index], masks=cache[index]), model(x[index]))
 
 
 def test_mask_cache_can_stay_on_disk(tmp_path):

@@ -62,3 +62,58 @@ def test_wrong_feature_count_is_named():
 def test_wrong_dtype_is_named():
     with pytest.raises(TypeError, match="float64"):
         MLP(5, 3, 2)(torch.randn(2, 5, dtype=torch.float64))
+
+
+def test_norm_layer_goes_between_linear_and_relu():
+    mlp = MLP(5, [4, 3], 2, norm_layer=nn.BatchNorm1d)
+    assert [type(m) for m in mlp] == [
+        nn.Linear,
+        nn.BatchNorm1d,
+        nn.ReLU,
+        nn.Linear,
+        nn.BatchNorm1d,
+        nn.ReLU,
+        nn.Linear,
+    ]
+    assert [norm.num_features for norm in mlp.norms] == [4, 3]
+    assert MLP(5, [4, 3], 2).norms == [None, None]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_norm_layers_take_the_dtype(dtype):
+    mlp = MLP(5, [4], 2, dtype=dtype, norm_layer=nn.BatchNorm1d)
+    assert {t.dtype for t in mlp.state_dict().values() if t.is_floating_point()} == {dtype}
+
+
+def test_pre_activations_read_the_running_statistics(inputs):
+    mlp = MLP(5, [6, 4], 2, norm_layer=nn.BatchNorm1d)
+    mlp(inputs + 1)  # train mode: batch statistics, running ones updated
+    statistics = {name: t.clone() for name, t in mlp.state_dict().items()}
+    pre = list(mlp.pre_activations(inputs))  # in train mode still: running statistics
+    assert all(torch.equal(t, statistics[name]) for name, t in mlp.state_dict().items())
+    mlp.eval()
+    torch.testing.assert_close(mlp[-1](torch.relu(pre[-1])), mlp(inputs))
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+@pytest.mark.parametrize("norm", [None, nn.BatchNorm1d], ids=["plain", "batch-norm"])
+def test_affine_layers_are_the_eval_mode_network(hidden, norm, inputs):
+    mlp = MLP(5, hidden, 2, dtype=torch.float64, norm_layer=norm)
+    x = inputs.double()
+    mlp(x + 0.5)  # running statistics away from 0 and 1
+    mlp.eval()
+    hidden_output = x
+    layers = mlp.affine_layers()
+    for weight, bias in layers[:-1]:
+        hidden_output = torch.relu(hidden_output @ weight.T + bias)
+    weight, bias = layers[-1]
+    torch.testing.assert_close(hidden_output @ weight.T + bias, mlp(x))
+
+
+def test_norm_with_leading_dimensions_flattens_them(inputs):
+    mlp = MLP(5, [6], 2, norm_layer=nn.BatchNorm1d)
+    x = torch.randn(8, 3, 5)
+    twin = MLP(5, [6], 2, norm_layer=nn.BatchNorm1d)
+    twin.load_state_dict(mlp.state_dict())
+    torch.testing.assert_close(mlp(x), twin(x.reshape(24, 5)).view(8, 3, 2))
+    assert mlp.norms[0].num_batches_tracked == 1

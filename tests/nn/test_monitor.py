@@ -148,3 +148,90 @@ def test_zero_weights_give_infinite_relative_change(inputs):
     with torch.no_grad():
         model[0].weight.fill_(1)
     assert math.isinf(monitor.check(model).weight_change)
+
+
+# A monitor in a loop of one's own: no on_train_begin needed.
+
+
+@pytest.mark.parametrize(
+    "build", [lambda: GLAI(5, [6, 4], 3), lambda: MLP(5, [6], 3)], ids=["glai", "mlp"]
+)
+def test_a_first_check_takes_the_reference(build, inputs):
+    model = build()
+    monitor = StructureMonitor(probe=inputs, threshold=0.5, patience=1, relative=False)
+    assert not monitor.should_switch
+    assert monitor.check(model) is None
+    assert monitor.checks_ == []
+    assert not monitor.should_switch
+    check = monitor.check(model)
+    assert check.pattern_change == 0
+    assert check.weight_change == 0
+    assert monitor.should_switch
+
+
+def test_a_first_check_without_a_probe_is_refused():
+    with pytest.raises(ValueError, match="needs a probe"):
+        StructureMonitor().check(MLP(5, [6], 3))
+
+
+def test_a_monitor_that_has_not_begun_has_no_state_to_save():
+    with pytest.raises(RuntimeError, match="has not begun"):
+        StructureMonitor().state_dict()
+
+
+# Models holding GLAI blocks: only the blocks are watched.
+
+
+def head_on_a_stem():
+    return nn.Sequential(nn.Linear(5, 12), nn.ReLU(), GLAI(12, [6, 4], 3))
+
+
+@pytest.mark.parametrize("frozen", [False, True], ids=["structural", "frozen"])
+def test_only_the_blocks_patterns_are_recorded(frozen, inputs):
+    model = head_on_a_stem()
+    if frozen:
+        model[2].freeze_structure()
+    patterns = activation_patterns(model, inputs)
+    expected = model[2].masks(model[1](model[0](inputs)))
+    assert [p.shape for p in patterns] == [(32, 6), (32, 4)]
+    assert all(torch.equal(a, b) for a, b in zip(patterns, expected))
+
+
+class CalledInReverse(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = GLAI(5, [6], 5)
+        self.second = GLAI(5, [7], 5)
+
+    def forward(self, x):
+        return self.first(self.second(x))
+
+
+def test_blocks_come_in_module_order_not_call_order(inputs):
+    model = CalledInReverse()
+    patterns = activation_patterns(model, inputs)
+    expected = (*model.first.masks(model.second(inputs)), *model.second.masks(inputs))
+    assert [p.shape for p in patterns] == [(32, 6), (32, 7)]
+    assert all(torch.equal(a, b) for a, b in zip(patterns, expected))
+
+
+def test_blocks_behind_torch_compile_are_found(inputs):
+    model = head_on_a_stem()
+    compiled = torch.compile(model, backend="eager")
+    patterns = activation_patterns(compiled, inputs)
+    assert all(torch.equal(a, b) for a, b in zip(patterns, activation_patterns(model, inputs)))
+    assert len(patterns) == 2
+
+
+def test_the_weights_watched_are_the_blocks_structures(inputs):
+    model = head_on_a_stem()
+    monitor = StructureMonitor(probe=inputs)
+    monitor.on_train_begin(model)
+    with torch.no_grad():
+        model[0].weight.mul_(3)  # the layers around the block are not watched
+        model[2].paths[0].weight.mul_(3)  # nor are its paths
+    assert monitor.check(model).weight_change == 0
+    with torch.no_grad():
+        for p in model[2].structure.parameters():
+            p.mul_(1.5)
+    assert monitor.check(model).weight_change == pytest.approx(0.5)

@@ -101,3 +101,40 @@ def test_per_layer_fractions_must_match_depth():
 def test_bad_fraction_is_named(fraction):
     with pytest.raises(ValueError, match="fraction must be in"):
         prune(GLAI(5, 4, 3), fraction)
+
+
+def with_batch_norm(hidden):
+    model = GLAI(5, hidden, 3, dtype=torch.float64, norm_layer=torch.nn.BatchNorm1d)
+    with torch.no_grad():
+        for norm in model.structure.norms:
+            norm.weight.uniform_(0.5, 2.0)
+        model(torch.randn(64, 5, dtype=torch.float64) + 1)  # running statistics
+    return model.eval()
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_path_norms_with_batch_norm_are_those_the_switch_gives(hidden):
+    model = with_batch_norm(hidden)
+    before = path_norms(model)
+    model.freeze_structure()
+    for structural, switched in zip(before, path_norms(model)):
+        torch.testing.assert_close(structural, switched)
+
+
+@pytest.mark.parametrize("frozen", [False, True], ids=["structural", "frozen"])
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_pruning_with_batch_norm_keeps_the_kept_units_statistics(hidden, frozen, inputs):
+    model = with_batch_norm(hidden)
+    if frozen:
+        model.freeze_structure()
+    last = model.paths[-1] if frozen else model.structure.linears[-1]
+    with torch.no_grad():
+        last.weight[:, :2] = 0  # two last-layer units carry no path
+    pruned = prune(model, [0.0] * (len(hidden) - 1) + [2 / hidden[-1]]).eval()
+    assert pruned.frozen == frozen
+    assert pruned.hidden_features == [*hidden[:-1], hidden[-1] - 2]
+    old, new = model.structure.norms[-1], pruned.structure.norms[-1]
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        assert torch.equal(getattr(new, name), getattr(old, name)[2:])
+    x = inputs.double()
+    torch.testing.assert_close(pruned(x), model(x), rtol=1e-12, atol=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -13,7 +14,7 @@ from torch import nn
 
 from glai.io.atomic import write_atomic
 from glai.nn.block import GLAI
-from glai.nn.mlp import MLP
+from glai.nn.mlp import MLP, NormFactory, batch_norm_settings
 
 FORMAT = "glai"
 FORMAT_VERSION = 1
@@ -27,7 +28,8 @@ def save(model: GLAI | MLP, path: str | os.PathLike, info: dict | None = None) -
     fsynced and renamed, so it is never half-written.
 
     Args:
-        model: a :class:`glai.GLAI` or :class:`glai.MLP`.
+        model: a :class:`glai.GLAI` or :class:`glai.MLP` (a subclass, such as the
+            projection heads, is saved, and loaded back, as its base class).
         path: destination file (conventionally ``*.safetensors``).
         info: optional JSON-serialisable facts to keep with the model (e.g. the switch
             epoch); read back with :func:`read_info`.
@@ -35,16 +37,20 @@ def save(model: GLAI | MLP, path: str | os.PathLike, info: dict | None = None) -
     Raises:
         FileNotFoundError: the directory of ``path`` does not exist.
     """
-    kind = type(model).__name__
-    if kind not in _KINDS:
-        raise TypeError(f"save expects a glai.GLAI or glai.MLP, got {kind}")
+    kind = next((name for name, base in _KINDS.items() if isinstance(model, base)), None)
+    if kind is None:
+        raise TypeError(f"save expects a glai.GLAI or glai.MLP, got {type(model).__name__}")
+    mlp = model.structure if kind == "GLAI" else model
+    norm = mlp.norms[0]
+    norm_config = None if norm is None else {"type": "BatchNorm1d", **batch_norm_settings(norm)}
     config = {
         "kind": kind,
         "in_features": model.in_features,
         "hidden_features": model.hidden_features,
         "out_features": model.out_features,
         "bias": model.bias,
-        "dtype": str(model.structure[0].weight.dtype if kind == "GLAI" else model[0].weight.dtype),
+        "dtype": str(mlp[0].weight.dtype),
+        "norm_layer": norm_config,
     }
     metadata = {
         "format": FORMAT,
@@ -111,11 +117,22 @@ def load(path: str | os.PathLike, device: torch.device | str | None = None) -> G
             config["bias"],
             device,
             dtype,
+            norm_layer=_norm_layer(config.get("norm_layer")),
         )
         model.load_state_dict(tensors)
-    except (KeyError, TypeError, AttributeError, RuntimeError) as error:
+    except (KeyError, TypeError, AttributeError, RuntimeError, ValueError) as error:
         raise ValueError(f"{path} does not describe a valid glai model ({error})") from error
     return model
+
+
+def _norm_layer(config: dict | None) -> NormFactory | None:
+    """The ``norm_layer`` a config describes (files without the key have no norm)."""
+    if config is None:
+        return None
+    settings = dict(config)
+    if settings.pop("type", None) != "BatchNorm1d":
+        raise ValueError(f"unknown norm layer {config!r}: expected a BatchNorm1d")
+    return functools.partial(nn.BatchNorm1d, **settings)
 
 
 def read_info(path: str | os.PathLike) -> dict:

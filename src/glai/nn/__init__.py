@@ -1,22 +1,29 @@
-"""The modules: the GLAI block, the baseline MLP, masks, the structure monitor, pruning."""
+"""The modules: the GLAI block, the baseline MLP, masks, the structure monitor, pruning,
+the switch of every block in a model, projection heads."""
 
 from glai.nn.block import GLAI
+from glai.nn.heads import BYOLProjectionHead, SimCLRProjectionHead
 from glai.nn.losses import nt_xent
 from glai.nn.mask_cache import MaskCache
 from glai.nn.mlp import MLP
 from glai.nn.monitor import StructureCheck, StructureMonitor, SwitchRule, activation_patterns
 from glai.nn.parameters import count_parameters, matched_width, mlp_parameters
 from glai.nn.pruning import path_norms, prune
+from glai.nn.switching import SwitchSummary, freeze_structures
 
 __all__ = [
     "GLAI",
     "MLP",
+    "BYOLProjectionHead",
     "MaskCache",
+    "SimCLRProjectionHead",
     "StructureCheck",
     "StructureMonitor",
     "SwitchRule",
+    "SwitchSummary",
     "activation_patterns",
     "count_parameters",
+    "freeze_structures",
     "matched_width",
     "mlp_parameters",
     "nt_xent",

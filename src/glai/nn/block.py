@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+import weakref
+from collections.abc import Iterable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+from torch.optim import Optimizer
+from torch.optim.optimizer import register_optimizer_step_pre_hook
+from torch.utils.hooks import RemovableHandle
 
 from glai.guards import check_features
-from glai.nn.mlp import MLP
+from glai.nn.mlp import MLP, NormFactory, batch_norm_like, batch_norm_settings
 
 
 class GLAI(nn.Module):
@@ -24,18 +28,36 @@ class GLAI(nn.Module):
 
     :meth:`freeze_structure` is the switch: it copies the structure's weights into
     ``paths`` (so the output is unchanged at that moment) and freezes the structure,
-    which from then on only produces masks.
+    which from then on only produces masks. The paths require gradients from the start:
+    they take no part in the forward pass before the switch, so they get no gradient and
+    optimisers skip them; an optimiser over ``model.parameters()``, built at any time,
+    trains the structure before the switch and the paths after it. An optimiser that
+    holds a frozen structure but none of its paths warns (once) at its next step.
+
+    With ``norm_layer`` each hidden layer of the structure is ``Linear, BatchNorm1d,
+    ReLU`` and the masks are taken after the norm. Before the switch BatchNorm trains as
+    usual, with batch statistics in train mode. The switch folds its running statistics
+    into the paths (``W'_l = diag(s) W_l``, ``b'_l = s (b_l - mean) + beta``,
+    ``s = gamma / sqrt(var + eps)``), so the block's output equals the structure's in eval
+    mode; from then on the structure stays in eval mode whatever ``train()`` says: its
+    statistics are never updated and the masks are a function of the input alone (so
+    they can be cached). :meth:`masks` always uses the running statistics.
 
     Args:
         in_features: size of each input sample.
         hidden_features: width of the hidden layer, or a list of widths (depth >= 1).
         out_features: size of each output sample.
-        bias: whether the linear layers learn an additive bias.
+        bias: whether the linear layers learn an additive bias (hidden path layers have
+            one anyway with a norm layer: the folded norm's shift).
         device: device of the parameters.
         dtype: dtype of the parameters.
+        norm_layer: ``nn.BatchNorm1d`` or a ``functools.partial`` of it, as in
+            torchvision's ``ops.MLP``; ``None`` for no normalisation. Other norms do not
+            fold into the paths and are refused with a ValueError.
 
     Shape:
-        input ``(batch, in_features)``, output ``(batch, out_features)``.
+        input ``(batch, in_features)``, output ``(batch, out_features)``; leading
+        dimensions ``(batch, ..., in_features)`` work as with ``nn.Linear``.
     """
 
     def __init__(
@@ -46,16 +68,26 @@ class GLAI(nn.Module):
         bias: bool = True,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
+        *,
+        norm_layer: NormFactory | None = None,
     ) -> None:
         super().__init__()
-        self.structure = MLP(in_features, hidden_features, out_features, bias, device, dtype)
+        self.structure = MLP(
+            in_features, hidden_features, out_features, bias, device, dtype, norm_layer=norm_layer
+        )
+        linears = self.structure.linears
         self.paths = nn.ModuleList(
-            nn.Linear(linear.in_features, linear.out_features, bias, device, dtype)
-            for linear in self.structure.linears
+            nn.Linear(
+                linear.in_features,
+                linear.out_features,
+                bias or (norm_layer is not None and layer < len(linears) - 1),
+                device,
+                dtype,
+            )
+            for layer, linear in enumerate(linears)
         )
         self.register_buffer("switched", torch.zeros((), dtype=torch.bool, device=device))
         self._frozen = False
-        self.paths.requires_grad_(False)
         self.register_load_state_dict_post_hook(_follow_loaded_switch)
 
     @property
@@ -75,13 +107,25 @@ class GLAI(nn.Module):
         return self.structure.bias
 
     @property
+    def norm_layer(self) -> NormFactory | None:
+        """The factory of the structure's norm layers, ``None`` without them."""
+        return self.structure.norm_layer
+
+    @property
     def frozen(self) -> bool:
         """Whether :meth:`freeze_structure` has been called (the structure is fixed)."""
         return self._frozen
 
+    def train(self, mode: bool = True) -> GLAI:
+        """Set train or eval mode; after the switch the structure stays in eval mode."""
+        super().train(mode)
+        if self._frozen:
+            self.structure.eval()
+        return self
+
     @torch.no_grad()
     def masks(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Activation patterns of the structure.
+        """Activation patterns of the structure (norm layers with running statistics).
 
         Args:
             x: (batch, in_features), or (batch, ..., in_features) like ``nn.Linear``.
@@ -111,84 +155,80 @@ class GLAI(nn.Module):
         check_features(x, self.in_features, weight.dtype, device=weight.device)
         if masks is None:
             if not torch.is_grad_enabled():
-                return self._fused_inference(x)
+                # inference: structure and paths advance together, a mask made as it is used
+                return gated(x, self.paths, (z > 0 for z in self.structure.pre_activations(x)))
             masks = self.masks(x)
         else:
             _check_masks(masks, tuple(x.shape[:-1]), self.hidden_features)
         return gated(x, self.paths, masks)
 
-    def _fused_inference(self, x: torch.Tensor) -> torch.Tensor:
-        """The switched forward without gradients: structure and paths read ``x`` in one
-        matrix product, since their first layers see the same input."""
-        weight, bias = self._fused_first_layer()
-        width = self.paths[0].out_features
-        structure_z, paths_z = F.linear(x, weight, bias).split(width, dim=-1)
-        gate = structure_z > 0  # (..., width_1)
-        structure_hidden = torch.relu(structure_z)
-        hidden = paths_z.mul_(gate)
-        for structure_layer, paths_layer in zip(self.structure.linears[1:-1], self.paths[1:-1]):
-            structure_z = structure_layer(structure_hidden)
-            hidden = paths_layer(hidden).mul_(structure_z > 0)
-            structure_hidden = torch.relu(structure_z)
-        return self.paths[-1](hidden)
-
-    def _fused_first_layer(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """[W_1; W'_1] and [b_1; b'_1], rebuilt only when either layer has changed."""
-        layers = (self.structure[0], self.paths[0])
-        tensors = [t for layer in layers for t in (layer.weight, layer.bias) if t is not None]
-        key = tuple((t.data_ptr(), t._version) for t in tensors)
-        if getattr(self, "_fused_key", None) != key:
-            weight = torch.cat([layer.weight.detach() for layer in layers])
-            bias = None
-            if self.bias:
-                bias = torch.cat([layer.bias.detach() for layer in layers])
-            self._fused, self._fused_key = (weight, bias), key
-        return self._fused
-
     @torch.no_grad()
     def freeze_structure(self) -> GLAI:
         """Switch to the quantitative phase; returns ``self``.
 
-        Copies the structure's weights into ``paths`` (so outputs are unchanged at this
-        moment) and freezes the structure: its parameters stop requiring gradients and,
-        since masks are boolean and computed under ``no_grad``, no gradient can reach it.
-        Optimisers built afterwards over ``trainable parameters`` see only ``paths``.
+        Copies the structure's weights into ``paths``, norm layers folded in (so outputs
+        are unchanged at this moment, in eval mode), and freezes the structure for good:
+        its parameters stop requiring gradients and lose their ``.grad``, so an optimiser
+        that still holds them cannot move them, and since masks are boolean and computed
+        under ``no_grad``, no gradient can reach it.
         """
         if self._frozen:
             raise RuntimeError("the structure is already frozen; freeze_structure() runs once")
-        _copy_linears(self.structure.linears, self.paths)
+        for (weight, bias), path in zip(self.structure.affine_layers(), self.paths):
+            path.weight.copy_(weight)
+            if path.bias is not None:
+                path.bias.copy_(bias)
         self.switched.fill_(True)
         self._set_frozen(True)
         return self
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling and ``copy.deepcopy``: a frozen copy is watched like the original."""
+        super().__setstate__(state)
+        if self._frozen:
+            _IDLE_OPTIMISERS.follow(self)
+
     def _set_frozen(self, frozen: bool) -> None:
         self._frozen = frozen
         self.structure.requires_grad_(not frozen)
-        self.paths.requires_grad_(frozen)
+        if frozen:
+            for parameter in self.structure.parameters():
+                parameter.grad = None
+            self.structure.eval()
+        else:
+            self.structure.train(self.training)
+        _IDLE_OPTIMISERS.follow(self)
 
-    @classmethod
-    def from_mlp(cls, mlp: nn.Module) -> GLAI:
+    @staticmethod
+    def from_mlp(mlp: nn.Module) -> GLAI:
         """Build a switched GLAI whose structure is a copy of a trained ReLU MLP.
 
         Args:
-            mlp: an ``nn.Sequential`` of ``Linear`` and ``ReLU`` layers (``Dropout`` is
-                ignored), such as :class:`glai.MLP`.
+            mlp: an ``nn.Sequential`` of ``Linear, ReLU, ..., Linear`` or ``Linear,
+                BatchNorm1d, ReLU, ..., Linear`` (``Dropout`` is ignored), such as
+                :class:`glai.MLP`.
 
         Returns:
             A frozen GLAI whose output equals ``mlp``'s (in eval mode).
         """
-        linears = _linears_of_relu_mlp(mlp)
+        linears, norms = _layers_of_relu_mlp(mlp)
         first = linears[0]
-        model = cls(
+        model = GLAI(
             first.in_features,
             [linear.out_features for linear in linears[:-1]],
             linears[-1].out_features,
             bias=first.bias is not None,
             device=first.weight.device,
             dtype=first.weight.dtype,
+            norm_layer=batch_norm_like(norms[0]) if norms else None,
         )
         with torch.no_grad():
-            _copy_linears(linears, model.structure.linears)
+            for source, target in zip(linears, model.structure.linears):
+                target.weight.copy_(source.weight)
+                if source.bias is not None:
+                    target.bias.copy_(source.bias)
+        for source, target in zip(norms, model.structure.norms):
+            target.load_state_dict(source.state_dict())
         return model.freeze_structure()
 
     def extra_repr(self) -> str:
@@ -196,21 +236,14 @@ class GLAI(nn.Module):
 
 
 def gated(
-    x: torch.Tensor, linears: Sequence[nn.Module], masks: Sequence[torch.Tensor]
+    x: torch.Tensor, linears: Sequence[nn.Module], masks: Iterable[torch.Tensor]
 ) -> torch.Tensor:
-    """``linears`` applied in turn to ``x``, each hidden output multiplied by its mask."""
+    """``linears`` applied in turn to ``x``, each hidden output multiplied by its mask
+    (``masks`` may be a generator: each mask is then made only when its layer needs it)."""
     hidden = x
     for linear, mask in zip(linears[:-1], masks):
         hidden = linear(hidden).mul_(mask)  # (batch, width_l), in place: one tensor less
     return linears[-1](hidden)  # (batch, out_features)
-
-
-def _copy_linears(sources: Sequence[nn.Linear], targets: Sequence[nn.Linear]) -> None:
-    """Copy weights and biases layer by layer (call under ``torch.no_grad()``)."""
-    for source, target in zip(sources, targets):
-        target.weight.copy_(source.weight)
-        if source.bias is not None:
-            target.bias.copy_(source.bias)
 
 
 def _follow_loaded_switch(module: GLAI, incompatible_keys: object) -> None:
@@ -230,25 +263,33 @@ def _check_masks(masks: Sequence[torch.Tensor], leading: tuple, widths: list[int
             )
 
 
-def _linears_of_relu_mlp(mlp: nn.Module) -> list[nn.Linear]:
-    """The Linear layers of a ``Linear, ReLU, ..., Linear`` Sequential, or a clear error."""
+_KINDS = {nn.Linear: "Linear", nn.BatchNorm1d: "BatchNorm1d", nn.ReLU: "ReLU"}
+
+
+def _layers_of_relu_mlp(mlp: nn.Module) -> tuple[list[nn.Linear], list[nn.BatchNorm1d]]:
+    """The Linear and BatchNorm1d layers of a ``Linear, [BatchNorm1d,] ReLU, ..., Linear``
+    Sequential, or a clear error."""
     if not isinstance(mlp, nn.Sequential):
         raise TypeError(
             f"from_mlp expects an nn.Sequential of Linear and ReLU layers, got {type(mlp).__name__}"
         )
+    layers = []
     for position, module in enumerate(mlp):
-        if not isinstance(module, (nn.Linear, nn.ReLU, nn.Dropout)):
+        if not isinstance(module, (*_KINDS, nn.Dropout)):
             raise TypeError(
-                f"from_mlp accepts only Linear, ReLU and Dropout layers; found "
+                f"from_mlp accepts only Linear, BatchNorm1d, ReLU and Dropout layers; found "
                 f"{type(module).__name__} at position {position}"
             )
-    layers = [module for module in mlp if not isinstance(module, nn.Dropout)]
-    kinds = ["Linear" if isinstance(module, nn.Linear) else "ReLU" for module in layers]
-    expected = ["Linear", "ReLU"] * (len(layers) // 2) + ["Linear"]
-    if len(layers) < 3 or kinds != expected:
+        if not isinstance(module, nn.Dropout):
+            layers.append(module)
+    kinds = [next(k for t, k in _KINDS.items() if isinstance(m, t)) for m in layers]
+    norms = [module for module in layers if isinstance(module, nn.BatchNorm1d)]
+    hidden = ["Linear", "BatchNorm1d", "ReLU"] if norms else ["Linear", "ReLU"]
+    depth = kinds.count("ReLU")
+    if depth < 1 or kinds != hidden * depth + ["Linear"]:
         raise ValueError(
-            "from_mlp expects Linear, ReLU, ..., Linear with at least one hidden layer; found "
-            + ", ".join(kinds)
+            "from_mlp expects Linear, ReLU, ..., Linear (or Linear, BatchNorm1d, ReLU, ..., "
+            "Linear) with at least one hidden layer; found " + ", ".join(kinds)
         )
     linears = [module for module in layers if isinstance(module, nn.Linear)]
     for before, after in zip(linears, linears[1:]):
@@ -259,4 +300,65 @@ def _linears_of_relu_mlp(mlp: nn.Module) -> list[nn.Linear]:
             )
     if len({linear.bias is None for linear in linears}) > 1:
         raise ValueError("from_mlp needs all Linear layers with a bias, or all without")
-    return linears
+    for linear, norm in zip(linears, norms):
+        if norm.num_features != linear.out_features or not norm.track_running_stats:
+            raise ValueError(
+                f"from_mlp needs BatchNorm1d layers with running statistics of their layer's "
+                f"width; found BatchNorm1d({norm.num_features}, track_running_stats="
+                f"{norm.track_running_stats}) after a layer of width {linear.out_features}"
+            )
+    settings = [batch_norm_settings(norm) for norm in norms]
+    if any(setting != settings[0] for setting in settings):
+        raise ValueError(f"from_mlp needs BatchNorm1d layers of one setting, found {settings}")
+    return linears, norms
+
+
+class _IdleOptimisers:
+    """The global optimiser step pre-hook that warns, once per optimiser, when it holds a
+    frozen structure's parameters but none of that block's paths (it trains nothing of
+    the block any more). Installed at the first switch; verdicts are cached per
+    optimiser and looked at again only when its parameter groups change or a block
+    switches, so a step costs a few tuple comparisons."""
+
+    def __init__(self) -> None:
+        self.frozen: weakref.WeakSet[GLAI] = weakref.WeakSet()
+        self.switches = 0
+        self.verdicts: weakref.WeakKeyDictionary[Optimizer, tuple | None] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.handle: RemovableHandle | None = None
+
+    def follow(self, block: GLAI) -> None:
+        """Record that ``block`` switched (or was unfrozen by a loaded state)."""
+        self.switches += 1
+        if not block.frozen:
+            self.frozen.discard(block)
+            return
+        self.frozen.add(block)
+        if self.handle is None:
+            self.handle = register_optimizer_step_pre_hook(self)
+
+    def __call__(self, optimizer: Optimizer, args: tuple, kwargs: dict) -> None:
+        groups = tuple((id(g["params"]), len(g["params"])) for g in optimizer.param_groups)
+        key = (self.switches, groups)
+        if optimizer in self.verdicts and self.verdicts[optimizer] in (key, None):
+            return  # None: warned already
+        self.verdicts[optimizer] = key
+        held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        for block in list(self.frozen):
+            parts = (block.structure, block.paths)
+            holds = [any(id(p) in held for p in part.parameters()) for part in parts]
+            if holds == [True, False]:
+                self.verdicts[optimizer] = None
+                warnings.warn(
+                    f"{type(optimizer).__name__} holds the frozen structure of GLAI("
+                    f"{block.in_features}, {block.hidden_features}, {block.out_features}) "
+                    f"but none of its paths, so it trains nothing of that block: build the "
+                    f"optimiser over model.parameters() or over the paths",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                return
+
+
+_IDLE_OPTIMISERS = _IdleOptimisers()

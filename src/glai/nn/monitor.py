@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from glai.guards import check_positive_int
+from glai.nn.switching import glai_blocks, unwrapped
 
 
 @dataclass(frozen=True)
@@ -64,27 +65,44 @@ class StructureCheck(NamedTuple):
 def activation_patterns(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Boolean activation patterns of a ReLU network on ``x``, one per ReLU layer.
 
-    Uses ``model.masks`` when the model has it (:class:`glai.GLAI`); otherwise records the
-    output of every ``nn.ReLU`` module during one forward pass in eval mode.
+    For a :class:`glai.GLAI` (any model with a ``masks`` method) these are its masks. For
+    a network that holds GLAI blocks they are the blocks' masks on the inputs each block
+    receives in one forward pass in eval mode (blocks in ``named_modules`` order; other
+    ReLUs of the network are not recorded). For any other network they are the outputs
+    of every ``nn.ReLU`` module in that pass, in call order.
 
     Args:
-        model: a GLAI or any network whose nonlinearities are ``nn.ReLU`` modules.
+        model: a GLAI, a network holding GLAI blocks, or any network whose nonlinearities
+            are ``nn.ReLU`` modules (``torch.compile`` wrappers are looked through).
         x: (batch, in_features).
 
     Returns:
-        One (batch, width) bool tensor per ReLU layer.
+        One (batch, width) bool tensor per ReLU layer (layers with leading dimensions
+        ``(batch, ..., width)`` flattened to ``(batch, units)``, except for a GLAI itself).
     """
+    model = unwrapped(model)
     masks = getattr(model, "masks", None)
     if callable(masks):
         return tuple(masks(x))
-    relus = [module for module in model.modules() if isinstance(module, nn.ReLU)]
-    if not relus:
-        raise TypeError(f"{type(model).__name__} has no nn.ReLU module to monitor")
-    captured: list[torch.Tensor] = []
-    handles = [
-        relu.register_forward_hook(lambda module, inputs, output: captured.append(output > 0))
-        for relu in relus
-    ]
+    blocks = list(glai_blocks(model).values())
+    if blocks:
+        captured: list[list[torch.Tensor]] = [[] for _ in blocks]
+        handles = [
+            block.register_forward_pre_hook(
+                lambda block, inputs, found=found: found.extend(block.masks(inputs[0]))
+            )
+            for block, found in zip(blocks, captured)
+        ]
+    else:
+        relus = [module for module in model.modules() if isinstance(module, nn.ReLU)]
+        if not relus:
+            raise TypeError(f"{type(model).__name__} has no nn.ReLU module to monitor")
+        outputs: list[torch.Tensor] = []
+        captured = [outputs]
+        handles = [
+            relu.register_forward_hook(lambda module, inputs, output: outputs.append(output > 0))
+            for relu in relus
+        ]
     was_training = model.training
     try:
         model.eval()
@@ -93,12 +111,16 @@ def activation_patterns(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    return tuple(mask.flatten(1) for mask in captured)
+    return tuple(mask.flatten(1) for found in captured for mask in found)
 
 
 def _monitored_weights(model: nn.Module) -> torch.Tensor:
-    source = getattr(model, "structure", model)
-    return torch.cat([parameter.detach().flatten() for parameter in source.parameters()])
+    """The weights whose change is measured: the GLAI blocks' structures if the model
+    holds any, else every parameter, flattened into one vector."""
+    sources = [block.structure for block in glai_blocks(model).values()] or [model]
+    return torch.cat(
+        [parameter.detach().flatten() for source in sources for parameter in source.parameters()]
+    )
 
 
 class StructureMonitor:
@@ -109,7 +131,21 @@ class StructureMonitor:
     :func:`glai.fit` calls after every structural epoch on the monitor it was given)
     measures the pattern change on a fixed probe set; once it stays below the threshold
     for ``patience`` consecutive checks (or after ``max_structural_epochs``),
-    :attr:`should_switch` becomes true. Works on any ReLU network, not only GLAI.
+    :attr:`should_switch` becomes true. Works on any ReLU network, not only GLAI, and on
+    networks holding GLAI blocks (it then watches the blocks' structures).
+
+    In a loop of your own, :meth:`on_train_begin` is optional: the first :meth:`check`
+    of a monitor that has not begun takes the reference (as :meth:`on_train_begin` would,
+    with the monitor's own probe) and returns ``None``; :attr:`should_switch` is false
+    until a check has measured something::
+
+        monitor = StructureMonitor(probe=x[:1024])
+        for epoch in range(epochs):
+            train_one_epoch(model)
+            if not model.frozen:
+                monitor.check(model)  # the first call takes the reference: None
+                if monitor.should_switch:
+                    glai.freeze_structures(model)
 
     By default the threshold is relative to the largest pattern change seen so far: with a
     constant learning rate the change between epochs falls from its early peak to a floor
@@ -143,6 +179,9 @@ class StructureMonitor:
         self.patience = patience
         self.max_structural_epochs = max_structural_epochs
         self.relative = relative
+        self.checks_: list[StructureCheck] = []
+        self._stable = 0
+        self._patterns: tuple[torch.Tensor, ...] | None = None  # None: not begun
 
     @classmethod
     def from_rule(cls, rule: SwitchRule) -> StructureMonitor:
@@ -170,8 +209,15 @@ class StructureMonitor:
         self._patterns = activation_patterns(model, self.probe_)
         self._weights = _monitored_weights(model)
 
-    def check(self, model: nn.Module) -> StructureCheck:
-        """Measure the change since the previous check and make this one the reference."""
+    def check(self, model: nn.Module) -> StructureCheck | None:
+        """Measure the change since the previous check and make this one the reference.
+
+        On a monitor that has not begun, take the reference patterns and weights instead
+        (:meth:`on_train_begin` with the monitor's own probe) and return ``None``.
+        """
+        if self._patterns is None:
+            self.on_train_begin(model)
+            return None
         patterns = activation_patterns(model, self.probe_)
         flipped = [int((new != old).sum()) for new, old in zip(patterns, self._patterns)]
         sizes = [pattern.numel() for pattern in patterns]
@@ -197,6 +243,10 @@ class StructureMonitor:
 
     def state_dict(self) -> dict:
         """Everything needed to continue monitoring after a restart (see :func:`glai.fit`)."""
+        if self._patterns is None:
+            raise RuntimeError(
+                "the monitor has not begun: call on_train_begin(model, probe) or check(model)"
+            )
         return {
             "probe": self.probe_,
             "checks": [list(check) for check in self.checks_],

@@ -10,9 +10,12 @@ from torch import nn
 from glai.nn.block import GLAI
 
 
-def _value_layers(model: GLAI) -> list[nn.Linear]:
-    """The layers that carry the quantities: paths once frozen, the structure before."""
-    return list(model.paths) if model.frozen else model.structure.linears
+def _value_layers(model: GLAI) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """(weight, bias) of the layers that carry the quantities: the paths once frozen, the
+    structure before (its norm layers folded in, as the switch would fold them)."""
+    if model.frozen:
+        return [(layer.weight, layer.bias) for layer in model.paths]
+    return model.structure.affine_layers()
 
 
 @torch.no_grad()
@@ -25,7 +28,8 @@ def path_norms(model: GLAI) -> list[torch.Tensor]:
     ``forward_l = |W_l| forward_{l-1} + |b_l|`` (from ``forward_0 = 1``) sums the paths
     that reach the unit and ``backward_l = |W_{l+1}|^T backward_{l+1}`` (from ones at the
     outputs) those that leave it, so no path is enumerated. The weights are the paths'
-    once the structure is frozen, the structure's before.
+    once the structure is frozen, the structure's before (with its BatchNorm layers
+    folded in, in eval mode).
 
     Args:
         model: a GLAI.
@@ -34,19 +38,18 @@ def path_norms(model: GLAI) -> list[torch.Tensor]:
         One float tensor per hidden layer, each (width_l,).
     """
     layers = _value_layers(model)
-    reach = torch.ones(
-        model.in_features, dtype=layers[0].weight.dtype, device=layers[0].weight.device
-    )
+    first = layers[0][0]
+    reach = torch.ones(model.in_features, dtype=first.dtype, device=first.device)
     reaching = []
-    for layer in layers[:-1]:
-        reach = layer.weight.abs() @ reach
-        if layer.bias is not None:
-            reach = reach + layer.bias.abs()
+    for weight, bias in layers[:-1]:
+        reach = weight.abs() @ reach
+        if bias is not None:
+            reach = reach + bias.abs()
         reaching.append(reach)
     leave = torch.ones(model.out_features, dtype=reach.dtype, device=reach.device)
     norms = []
-    for layer, reach in zip(reversed(layers[1:]), reversed(reaching)):
-        leave = layer.weight.abs().t() @ leave
+    for (weight, _), reach in zip(reversed(layers[1:]), reversed(reaching)):
+        leave = weight.abs().t() @ leave
         norms.append(reach * leave)
     return norms[::-1]
 
@@ -57,9 +60,11 @@ def prune(model: GLAI, fraction: float | Sequence[float]) -> GLAI:
 
     In each hidden layer ``round(fraction * width)`` units with the smallest
     :func:`path_norms` are removed from structure and paths alike (at least one unit is
-    kept). A removed unit of the last hidden layer, or of any layer of a one-hidden-layer
-    GLAI, changes no gate; in deeper layers its removal from the structure also removes
-    its input to later structure layers, so their gates can change.
+    kept), with its BatchNorm statistics when the structure has norm layers (they are
+    per unit, so the kept units' are unchanged). A removed unit of the last hidden layer,
+    or of any layer of a one-hidden-layer GLAI, changes no gate; in deeper layers its
+    removal from the structure also removes its input to later structure layers, so their
+    gates can change.
 
     Args:
         model: a GLAI, frozen or not.
@@ -82,12 +87,16 @@ def prune(model: GLAI, fraction: float | Sequence[float]) -> GLAI:
         model.bias,
         first.device,
         first.dtype,
+        norm_layer=model.norm_layer,
     )
     for source, target in (
         (model.structure.linears, pruned.structure.linears),
         (list(model.paths), list(pruned.paths)),
     ):
         _copy_kept(source, target, keep)
+    for old, new, kept in zip(model.structure.norms, pruned.structure.norms, keep):
+        if old is not None:
+            new.load_state_dict({name: _units(t, kept) for name, t in old.state_dict().items()})
     if model.frozen:
         pruned.switched.fill_(True)
         pruned._set_frozen(True)
@@ -129,3 +138,8 @@ def _copy_kept(source: list[nn.Linear], target: list[nn.Linear], keep: list[torc
         if old.bias is not None:
             new.bias.copy_(old.bias if outputs is None else old.bias[outputs])
         inputs = outputs
+
+
+def _units(tensor: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    """The kept units of a per-unit norm tensor (a scalar, such as a counter, as it is)."""
+    return tensor[kept] if tensor.ndim else tensor

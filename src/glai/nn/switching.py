@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from torch import nn
 
@@ -30,8 +31,28 @@ def glai_blocks(model: nn.Module) -> dict[str, GLAI]:
     }
 
 
-def freeze_structures(model: nn.Module) -> list[str]:
-    """Switch every GLAI block in ``model`` that is not frozen yet; returns their names.
+class SwitchSummary(NamedTuple):
+    """What :func:`freeze_structures` did.
+
+    Attributes:
+        blocks: qualified names of the blocks it froze (``""`` for the model itself).
+        trainable: parameters of the model that require gradients now, paths included.
+    """
+
+    blocks: tuple[str, ...]
+    trainable: int
+
+
+def freeze_structures(model: nn.Module) -> SwitchSummary:
+    """Switch every GLAI block in ``model`` that is not frozen yet, and say what trains now.
+
+    ``model`` may be a GLAI, or any module holding GLAI blocks (nested, several, behind
+    ``torch.compile`` wrappers). Each block's structure is frozen and its paths take over
+    (:meth:`glai.GLAI.freeze_structure`); an optimiser over ``model.parameters()`` goes on
+    training whatever requires gradients.
+
+    Returns:
+        The names of the blocks frozen and the number of trainable parameters now.
 
     Raises:
         ValueError: ``model`` holds no GLAI block.
@@ -39,8 +60,13 @@ def freeze_structures(model: nn.Module) -> list[str]:
     blocks = glai_blocks(model)
     if not blocks:
         raise ValueError(f"{type(unwrapped(model)).__name__} holds no GLAI block to switch")
-    switched = [name for name, block in blocks.items() if not block.frozen]
+    switched = tuple(name for name, block in blocks.items() if not block.frozen)
     for name in switched:
         blocks[name].freeze_structure()
-    logger.info("froze the structure of %s", ", ".join(name or "(model)" for name in switched))
-    return switched
+    trainable = sum(p.numel() for p in unwrapped(model).parameters() if p.requires_grad)
+    logger.info(
+        "froze the structure of %s; %d parameters train now (paths included)",
+        ", ".join(name or "(model)" for name in switched) or "no block (all were frozen)",
+        trainable,
+    )
+    return SwitchSummary(switched, trainable)
