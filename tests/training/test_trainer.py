@@ -292,3 +292,12 @@ def test_default_lr_is_a_tenth_after_a_structural_phase():
         MLP(6, 8, 3), small_problem(), epochs=1, seed=0, structural_lr=0.02, schedule="constant"
     )
     assert [r.lr for r in history] == [0.02]
+
+
+def test_a_last_batch_of_one_sample_trains_with_batch_norm():
+    torch.manual_seed(0)
+    model = GLAI(6, 8, 3, norm_layer=torch.nn.BatchNorm1d)
+    history = fit(
+        model, small_problem(301), epochs=2, batch_size=100, seed=0, validation_fraction=0
+    )
+    assert len(history) >= 2

@@ -67,6 +67,8 @@ class FitData:
         """Yield ``(x, y, masks or None)`` batches, shuffled with ``generator`` if asked;
         cached masks come as 0/1 values of ``mask_dtype``.
 
+        A last batch of a single sample joins the batch before it.
+
         Args:
             shard: ``(rank, processes)``: each global batch of ``batch_size`` is split in
                 ``processes`` contiguous parts and this process gets part ``rank``.
@@ -74,7 +76,10 @@ class FitData:
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         rank, processes = shard
-        global_batches = order.split(batch_size)
+        global_batches = list(order.split(batch_size))
+        if len(global_batches) > 1 and len(global_batches[-1]) == 1:
+            # a batch of one sample: BatchNorm cannot train on it, so it joins the one before
+            global_batches[-2:] = [torch.cat(global_batches[-2:])]
         if processes > 1:
             global_batches = [batch.tensor_split(processes)[rank] for batch in global_batches]
         if not self.fixed:
