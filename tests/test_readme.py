@@ -21,9 +21,14 @@ def test_readme_starts_with_the_two_commands():
     assert (root / "scripts/demo.sh").is_file() and (root / "scripts/test.sh").is_file()
 
 
+PYTHON = blocks("python")
+DIGITS = next(block for block in PYTHON if "load_digits" in block)
+OWN_CODE = [block for block in PYTHON if block is not DIGITS]
+
+
 @pytest.mark.slow
 def test_python_example(tmp_path, monkeypatch, capsys):
-    (code,) = blocks("python")
+    code = DIGITS
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
     output = capsys.readouterr().out
@@ -41,3 +46,17 @@ def test_shell_example(tmp_path):
     )
     lines = (tmp_path / "predictions.csv").read_text().splitlines()
     assert lines[0] == "prediction" and len(lines) == 1798
+
+
+def test_the_readme_shows_each_way_to_use_glai_in_ones_own_code():
+    assert "## Use it in your own code" in README
+    assert len(OWN_CODE) == 5
+
+
+@pytest.mark.parametrize(
+    "code", OWN_CODE, ids=["own-loop", "nested-fit", "projection-head", "few-shot", "transformer"]
+)
+def test_own_code_example(code, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out.strip()  # every example prints what it shows
