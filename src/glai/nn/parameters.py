@@ -17,7 +17,9 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
     Args:
         model: any module.
-        trainable_only: count only parameters that require gradients.
+        trainable_only: count only parameters that require gradients (for a GLAI
+            before the switch: structure and paths, since the paths require gradients
+            from the start; after it: the paths).
     """
     return sum(
         parameter.numel()
