@@ -8,6 +8,7 @@ Nothing is tuned per task: every model runs with its defaults. Small sets are sc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -49,9 +50,11 @@ class PanelBudget:
     feature_train: int
     feature_test: int
     overrides: dict = field(default_factory=dict)  # fit settings (quick: fewer epochs)
+    small_only: bool = False  # only the tasks of up to 5,000 training samples
 
 
 PANEL_FULL = PanelBudget(None, 5, (0, 1, 2), 20, 5_000, None, 10_000, 20_000, 10_000)
+PANEL_SMALL = dataclasses.replace(PANEL_FULL, small_only=True)
 PANEL_QUICK = PanelBudget(
     300, 2, (0,), 2, 600, 1_200, 300, 2_500, 1_000, {"epochs": 3, "max_structural_epochs": 2}
 )
@@ -65,6 +68,10 @@ def panel_tasks(
         panel_data.digits_episodes(budget.episodes),
         *panel_data.sklearn_tasks(),
         panel_data.caravan(),
+    ]
+    if budget.small_only:
+        return tasks
+    tasks += [
         panel_data.fashion_pixels(budget.fashion_subset, budget.fashion_test, root),
         panel_data.fashion_features(
             budget.feature_train, budget.feature_test, cache, root, progress
@@ -167,19 +174,24 @@ def _verdict(kind: str, models: dict) -> dict:
 
 
 def run_panel(
-    budget: PanelBudget, cache: Path, out: Path, root: str | os.PathLike | None, progress: bool
+    budget: PanelBudget,
+    cache: Path,
+    out: Path,
+    root: str | os.PathLike | None,
+    progress: bool,
+    name: str = "panel",
 ) -> dict:
-    """Run the panel; writes ``panel.json`` and ``panel.md`` into ``out``."""
+    """Run the panel; writes ``<name>.json`` and ``<name>.md`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     summaries = []
     tasks = panel_tasks(budget, cache, root, progress)
     warm_up(tasks[0], budget)
     for task in tqdm(tasks, disable=not progress, desc="panel"):
         summaries.append(summarize_task(task, run_task(task, budget)))
-    result = {"setting": "panel", "environment": environment(), "tasks": summaries}
+    result = {"setting": name, "environment": environment(), "tasks": summaries}
     result["table"] = markdown(summaries)
-    (out / "panel.json").write_text(json.dumps(result, indent=1, default=str))
-    (out / "panel.md").write_text("## panel\n\n" + result["table"] + "\n")
+    (out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
+    (out / f"{name}.md").write_text(f"## {name}\n\n" + result["table"] + "\n")
     return result
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from glai_bench.bench_features import cache_dir
 from glai_bench.fewshot import run_fewshot
-from glai_bench.panel import PANEL_FULL, PANEL_QUICK, run_panel
+from glai_bench.panel import PANEL_FULL, PANEL_QUICK, PANEL_SMALL, run_panel
 from glai_bench.perf import run_perf
 from glai_bench.plots import plot_speedups
 from glai_bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
@@ -25,8 +25,14 @@ def _panel(budget: Budget, cache: Path, out: Path, root: object, progress: bool)
     return run_panel(panel_budget, cache, out, root, progress)
 
 
+def _panel_small(budget: Budget, cache: Path, out: Path, root: object, progress: bool) -> dict:
+    panel_budget = PANEL_QUICK if budget is QUICK else PANEL_SMALL
+    return run_panel(panel_budget, cache, out, root, progress, name="panel-small")
+
+
 SETTINGS = {
     "panel": _panel,
+    "panel-small": _panel_small,
     "head": run_head,
     "ssl": run_ssl,
     "fewshot": run_fewshot,
@@ -35,6 +41,7 @@ SETTINGS = {
     "variants": run_variants,
     "transformer": run_transformer,
 }
+ALL_SETTINGS = tuple(name for name in SETTINGS if name != "panel-small")  # a subset of panel
 
 
 def run_bench(

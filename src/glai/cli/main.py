@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "settings",
         nargs="*",
         default=["all"],
-        help="panel, head, ssl, fewshot, pixels, perf, variants or all (default: all)",
+        help="panel, panel-small, head, ssl, fewshot, pixels, perf, variants, transformer "
+        "or all (default: all but panel-small)",
     )
     bench.add_argument("--out", default="results", help="results directory")
     bench.add_argument("--quick", action="store_true", help="small subsets, for tests")
@@ -204,9 +205,9 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from glai_bench.runner import SETTINGS, run_bench
+    from glai_bench.runner import ALL_SETTINGS, run_bench
 
-    settings = list(SETTINGS) if args.settings in (["all"], []) else args.settings
+    settings = list(ALL_SETTINGS) if args.settings in (["all"], []) else args.settings
     report = run_bench(
         settings,
         args.out,
