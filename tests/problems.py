@@ -34,3 +34,19 @@ def history(values, greater=True, switch=None):
         for i, v in enumerate(values)
     ]
     return History("accuracy" if greater else "loss", greater, records, switch, None)
+
+
+class CountingBackbone(torch.nn.Module):
+    """A linear backbone that counts the samples it has seen, and can fail on demand."""
+
+    def __init__(self, fail_after: int | None = None):
+        super().__init__()
+        self.linear = torch.nn.Linear(6, 3)
+        self.seen = 0
+        self.fail_after = fail_after
+
+    def forward(self, x):
+        if self.fail_after is not None and self.seen >= self.fail_after:
+            raise KeyboardInterrupt("interrupted")
+        self.seen += len(x)
+        return self.linear(x)

@@ -19,23 +19,7 @@ from glai.nn.mask_cache import FORMAT as MASKS_FORMAT
 from glai.nn.mask_cache import MaskCache
 from glai.training.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from glai.training.checkpoint import checkpoint_path, read_checkpoint, write_checkpoint
-
-
-class CountingBackbone(torch.nn.Module):
-    """A linear backbone that counts the samples it has seen, and can fail on demand."""
-
-    def __init__(self, fail_after: int | None = None):
-        super().__init__()
-        self.linear = torch.nn.Linear(6, 3)
-        self.seen = 0
-        self.fail_after = fail_after
-
-    def forward(self, x):
-        if self.fail_after is not None and self.seen >= self.fail_after:
-            raise KeyboardInterrupt("interrupted")
-        self.seen += len(x)
-        return self.linear(x)
-
+from problems import CountingBackbone
 
 IMAGES = torch.arange(120, dtype=torch.float32).reshape(20, 6) / 120
 

@@ -3,26 +3,10 @@ import json
 import numpy as np
 import pytest
 import torch
-from torch import nn
 from torch.utils.data import TensorDataset
 
 from glai.io.features import extract_features, load_features
-
-
-class CountingBackbone(nn.Module):
-    """A linear backbone that counts the samples it has seen, and can fail on demand."""
-
-    def __init__(self, fail_after: int | None = None):
-        super().__init__()
-        self.linear = nn.Linear(6, 3)
-        self.seen = 0
-        self.fail_after = fail_after
-
-    def forward(self, x):
-        if self.fail_after is not None and self.seen >= self.fail_after:
-            raise KeyboardInterrupt("interrupted")
-        self.seen += len(x)
-        return self.linear(x)
+from problems import CountingBackbone
 
 
 @pytest.fixture
