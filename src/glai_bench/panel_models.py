@@ -17,6 +17,7 @@ from glai.nn.block import GLAI
 from glai.nn.mlp import MLP
 from glai.nn.parameters import mlp_parameters
 from glai.sklearn.estimators import GLAIClassifier
+from glai.training.config import DEFAULT_HIDDEN_FEATURES
 from glai.training.history import History
 from glai.training.trainer import fit
 from glai_bench.panel_data import CLASSIFICATION
@@ -30,7 +31,7 @@ KERNEL = "RBF kernel (SVM; Nystroem for n > 10,000)"
 TORCH_MODELS = (GLAI_DEFAULTS, EQUAL_PARAMETERS, EQUAL_WIDTH)
 KERNEL_EXACT_LIMIT = 10_000
 VALIDATION_FRACTION = inspect.signature(GLAIClassifier).parameters["validation_fraction"].default
-DEFAULT_WIDTH = inspect.signature(GLAIClassifier).parameters["hidden_features"].default
+DEFAULT_WIDTH = DEFAULT_HIDDEN_FEATURES
 
 
 @dataclass

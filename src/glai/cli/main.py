@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from glai.cli.settings import add_setting_flags, settings_from_args
+from glai.training.config import DEFAULT_HIDDEN_FEATURES
 
 EXPECTED_ERRORS = (OSError, ValueError, TypeError, KeyError)
 TASKS = ("auto", "classification", "regression")
@@ -24,11 +25,17 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``glai`` command's parser: one sub-command per job."""
     parser = argparse.ArgumentParser(
         prog="glai", description="GreenLightningAI: train ReLU heads with a frozen structure."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_demo, _add_fit, _add_predict, _add_bench, _add_inspect):
+        add(commands)
+    return parser
 
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="GLAI against its MLP baselines, with plots")
     demo.add_argument("--out", default="glai-demo", help="directory for report and plots")
     demo.add_argument("--seeds", type=_positive_int, default=3, help="runs per model")
@@ -36,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="small data, few epochs")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
 
+
+def _add_fit(commands: argparse._SubParsersAction) -> None:
     fit = commands.add_parser("fit", help="train on a .npz (X, y) or .csv file")
     fit.add_argument("data", help="training data: .npz with X and y, or .csv")
     fit.add_argument("--out", required=True, help="model file to write (.safetensors)")
@@ -48,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         "at most 20 distinct values each seen twice or more; regression otherwise",
     )
     fit.add_argument(
-        "--hidden", type=_positive_int, nargs="+", default=[128], help="GLAI hidden widths"
+        "--hidden",
+        type=_positive_int,
+        nargs="+",
+        default=[DEFAULT_HIDDEN_FEATURES],
+        help="GLAI hidden widths",
     )
     fit.add_argument(
         "--standardize",
@@ -59,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.set_defaults(standardize=True)  # not given above: Python 3.10 would repeat it in help
     add_setting_flags(fit)
 
+
+def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict = commands.add_parser("predict", help="predict with any glai model file")
     predict.add_argument("model", help="model file")
     predict.add_argument(
@@ -78,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         "outputs (output_<i>), classification the arg-max class index",
     )
 
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="the paper's use cases against baselines")
     bench.add_argument(
         "settings",
@@ -92,10 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--fashion-mnist", default=None, help="Fashion-MNIST IDX directory")
     bench.add_argument("--quiet", action="store_true", help="no progress bars")
 
+
+def _add_inspect(commands: argparse._SubParsersAction) -> None:
     inspect = commands.add_parser("inspect", help="describe a model file")
     inspect.add_argument("model", help="model file")
     inspect.add_argument("--json", action="store_true", help="print JSON")
-    return parser
 
 
 def _demo(args: argparse.Namespace) -> None:

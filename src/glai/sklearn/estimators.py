@@ -32,7 +32,13 @@ from glai.sklearn.objectives import (
     with_weights,
     without_weights,
 )
-from glai.training.config import FitConfig, OptimizerFactory, flat_defaults, flat_fields
+from glai.training.config import (
+    DEFAULT_HIDDEN_FEATURES,
+    FitConfig,
+    OptimizerFactory,
+    flat_defaults,
+    flat_fields,
+)
 from glai.training.history import History
 from glai.training.metrics import MetricFunction, accuracy
 from glai.training.objective import LossFunction
@@ -63,7 +69,7 @@ class _GLAIEstimator(BaseEstimator):
 
     def __init__(
         self,
-        hidden_features: int | Sequence[int] = 128,
+        hidden_features: int | Sequence[int] = DEFAULT_HIDDEN_FEATURES,
         *,
         validation_fraction: float = DEFAULTS["validation_fraction"],
         epochs: int = DEFAULTS["epochs"],

@@ -173,6 +173,9 @@ class FitConfig:
         return self.optimizer if callable(self.optimizer) else OPTIMIZERS[self.optimizer]
 
 
+DEFAULT_HIDDEN_FEATURES = 128
+"""The hidden width of the GLAI that the estimators and ``glai fit`` build."""
+
 AUTO_BATCH_SIZE = 128
 MIN_STEPS_PER_EPOCH = 10
 
