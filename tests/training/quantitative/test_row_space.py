@@ -100,6 +100,7 @@ def test_multi_view_inputs_train_a_projection_head():
         (views, torch.zeros(64)),
         loss=nt_xent,
         epochs=6,
+        validation_fraction=0,  # a self-supervised loss: nothing to validate
         batch_size=16,
         seed=0,
         lr=1e-2,
