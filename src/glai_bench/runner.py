@@ -52,8 +52,9 @@ def run_bench(
     fashion_root: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> str:
-    """Run the named settings (``panel``, ``head``, ``ssl``, ``fewshot``, ``pixels``,
-    ``perf``, ``variants``, ``transformer``).
+    """Run the named settings (``panel``, ``panel-small`` (the panel's small tasks, not in
+    :data:`ALL_SETTINGS`), ``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
+    ``variants``, ``transformer``).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and

@@ -122,7 +122,7 @@ class WordClassifier(nn.Module):
         self.embedding = nn.Embedding(vocabulary, d_model, padding_idx=PAD)
         self.position = nn.Parameter(0.02 * torch.randn(length, d_model))
         self.layers = nn.ModuleList(
-            layer_type(d_model, nhead, dim_feedforward, dropout, norm_first=True)
+            layer_type(d_model, nhead, dim_feedforward, dropout, batch_first=True, norm_first=True)
             for _ in range(layers)
         )
         self.norm = nn.LayerNorm(d_model)

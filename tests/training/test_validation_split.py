@@ -87,3 +87,11 @@ def test_a_resumed_run_without_a_seed_keeps_its_split(tmp_path):
     torch.manual_seed(0)
     uninterrupted = fit(MLP(6, 8, 3), (x, y), epochs=3, seed=seed)
     assert resumed.column("val_metric") == uninterrupted.column("val_metric")
+
+
+def test_classes_too_small_to_stratify_are_split_at_random():
+    x, y = torch.randn(120, 5), torch.arange(30).repeat_interleave(4)
+    train, val = split_validation(FitData(x, y), 0.1, 30, torch.Generator().manual_seed(0))
+    assert (len(train), len(val)) == (108, 12)
+    history = fit(GLAI(5, 8, 30), (x, y), epochs=2, max_structural_epochs=1, seed=0)
+    assert all(record.val_metric is not None for record in history)

@@ -111,7 +111,7 @@ class EncoderLayer(nn.Module):
         dim_feedforward: int = 2048,
         dropout: float = 0.1,
         layer_norm_eps: float = 1e-5,
-        batch_first: bool = True,
+        batch_first: bool = False,
         norm_first: bool = False,
         bias: bool = True,
         device: torch.device | str | None = None,
@@ -192,6 +192,7 @@ class MLPTransformerEncoderLayer(EncoderLayer):
     """The same encoder layer with a ReLU :class:`glai.MLP` feed-forward block: the twin of
     :class:`GLAITransformerEncoderLayer` at the same widths, dropout and norm placement.
     In eval mode it equals ``torch.nn.TransformerEncoderLayer(activation="relu")`` with
-    the same weights. Arguments and shapes as :class:`EncoderLayer`."""
+    the same weights and the same arguments (``batch_first`` included: False by default in
+    both). Arguments and shapes as :class:`EncoderLayer`."""
 
     feed_forward_type = MLPFeedForward

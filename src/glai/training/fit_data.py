@@ -184,7 +184,8 @@ def split_validation(
     """Hold out ``fraction`` of ``data`` for validation: ``(train, val)``.
 
     Class targets of fixed tensors are split per class (stratified), so that every class
-    keeps its share on both sides; other data at random. The parts share the tensors
+    keeps its share on both sides; other data, and classes too small for their shares to
+    add up to :data:`MIN_VALIDATION`, at random. The parts share the tensors
     (see :attr:`FitData.rows`). Returns ``(data, None)`` when the split would hold fewer
     than :data:`MIN_VALIDATION` samples.
     """
@@ -192,14 +193,15 @@ def split_validation(
     if count < MIN_VALIDATION:
         return data, None
     order = torch.randperm(len(data), generator=generator)
+    val_rows = order[:count]
     if data.fixed and classes is not None:
         labels = data.targets.cpu()[order]
         held = [
             order[labels == c][: round(fraction * int((labels == c).sum()))] for c in range(classes)
         ]
-        val_rows = torch.cat(held)
-    else:
-        val_rows = order[:count]
+        stratified = torch.cat(held)
+        if len(stratified) >= MIN_VALIDATION:  # else classes too small: at random
+            val_rows = stratified
     keep = torch.ones(len(data), dtype=torch.bool)
     keep[val_rows] = False
     train_rows, val_rows = keep.nonzero().flatten(), val_rows.sort().values
