@@ -6,7 +6,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
@@ -106,6 +106,23 @@ def _select_lr(
     return dict(best)
 
 
+def _score_episodes(
+    candidates: Sequence[Candidate], episodes: Iterable[Episode], steps: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Query accuracy and training seconds of ProtoNet and of every head, per episode."""
+    scores: dict[str, list[float]] = {PROTONET: []}
+    seconds: dict[str, list[float]] = {PROTONET: []}
+    for number, episode in enumerate(episodes):
+        start = time.perf_counter()
+        scores[PROTONET].append(protonet_accuracy(episode))
+        seconds[PROTONET].append(time.perf_counter() - start)
+        for candidate in candidates:
+            accuracy, elapsed = head_accuracy(candidate, episode, number, steps)
+            scores.setdefault(candidate.name, []).append(accuracy)
+            seconds.setdefault(candidate.name, []).append(elapsed)
+    return scores, seconds
+
+
 def run_fewshot(
     budget: Budget, cache: Path, out: Path, root: str | os.PathLike | None, progress: bool
 ) -> dict:
@@ -131,18 +148,8 @@ def run_fewshot(
                 Candidate(candidate.name, candidate.build, {**candidate.fit_options, **point})
             )
         episodes = _episodes(*splits.test, shots, budget.episodes, seed=shots)
-        scores: dict[str, list[float]] = {PROTONET: []}
-        seconds: dict[str, list[float]] = {PROTONET: []}
-        for number, episode in enumerate(
-            tqdm(episodes, disable=not progress, desc=f"{shots}-shot episodes")
-        ):
-            start = time.perf_counter()
-            scores[PROTONET].append(protonet_accuracy(episode))
-            seconds[PROTONET].append(time.perf_counter() - start)
-            for candidate in chosen:
-                accuracy, elapsed = head_accuracy(candidate, episode, number, steps)
-                scores.setdefault(candidate.name, []).append(accuracy)
-                seconds.setdefault(candidate.name, []).append(elapsed)
+        bar = tqdm(episodes, disable=not progress, desc=f"{shots}-shot episodes")
+        scores, seconds = _score_episodes(chosen, bar, steps)
         configurations[f"{shots}-shot"] = {
             "chosen": {
                 c.name: {k: v for k, v in c.fit_options.items() if k != "monitor"} for c in chosen
