@@ -15,6 +15,7 @@ import torch
 
 from glai.nn.block import GLAI
 from glai.nn.mlp import MLP
+from glai.nn.monitor import StructureMonitor
 from glai.nn.parameters import mlp_parameters
 from glai.sklearn.estimators import GLAIClassifier
 from glai.training.config import DEFAULT_HIDDEN_FEATURES
@@ -25,10 +26,11 @@ from glai_bench.panel_data import CLASSIFICATION
 GLAI_DEFAULTS = "GLAI (defaults)"
 EQUAL_PARAMETERS = "MLP, equal parameters"
 EQUAL_WIDTH = "MLP, equal width"
+CONTROL = "MLP, equal width, GLAI's two phases (control)"
 SKLEARN_MLP = "scikit-learn MLP (defaults)"
 LINEAR = "logistic regression / ridge"
 KERNEL = "RBF kernel (SVM; Nystroem for n > 10,000)"
-TORCH_MODELS = (GLAI_DEFAULTS, EQUAL_PARAMETERS, EQUAL_WIDTH)
+TORCH_MODELS = (GLAI_DEFAULTS, EQUAL_PARAMETERS, EQUAL_WIDTH, CONTROL)
 KERNEL_EXACT_LIMIT = 10_000
 VALIDATION_FRACTION = inspect.signature(GLAIClassifier).parameters["validation_fraction"].default
 DEFAULT_WIDTH = DEFAULT_HIDDEN_FEATURES
@@ -70,9 +72,11 @@ def equal_parameter_width(in_features: int, width: int, out_features: int) -> in
 
 
 def torch_models(split: Split, overrides: dict[str, Any]) -> list[Fitted]:
-    """GLAI with the defaults of ``glai.fit`` and of the estimators' width, and the two
-    MLPs of the paper's comparison, trained by the same ``fit`` on the same validation
-    split (the estimators' share, stratified) of standardised features."""
+    """GLAI with the defaults of ``glai.fit`` and of the estimators' width, the two MLPs
+    of the paper's comparison, and the control: the equal-width MLP trained in GLAI's two
+    phases (switching after as many structural epochs as GLAI did, then the same solver)
+    with nothing frozen. All trained by the same ``fit`` on the same validation split
+    (the estimators' share, stratified) of standardised features."""
     from sklearn.model_selection import train_test_split
 
     mean, scale = split.x_train.mean(0), split.x_train.std(0)
@@ -99,14 +103,25 @@ def torch_models(split: Split, overrides: dict[str, Any]) -> list[Fitted]:
             features, equal_parameter_width(features, DEFAULT_WIDTH, outputs), outputs
         ),
         EQUAL_WIDTH: lambda: MLP(features, DEFAULT_WIDTH, outputs),
+        CONTROL: lambda: MLP(features, DEFAULT_WIDTH, outputs),
     }
     loss = "cross_entropy" if classification else "mse"
-    results = []
+    results: list[Fitted] = []
     for name, build in builders.items():
         torch.manual_seed(split.seed)
         model = build()
+        monitor = None
+        if name == CONTROL:  # switch where GLAI did: a threshold of 0 never fires first
+            switch = results[0].history.switch_epoch
+            monitor = StructureMonitor(threshold=0.0, max_structural_epochs=switch)
         history = fit(
-            model, (x_fit, y_fit), (x_val, y_val), loss=loss, seed=split.seed, **overrides
+            model,
+            (x_fit, y_fit),
+            (x_val, y_val),
+            loss=loss,
+            seed=split.seed,
+            monitor=monitor,
+            **overrides,
         )
         model.eval()
         with torch.no_grad():

@@ -9,6 +9,7 @@ from pathlib import Path
 from glai_bench.bench_features import cache_dir
 from glai_bench.fewshot import run_fewshot
 from glai_bench.panel import PANEL_FULL, PANEL_QUICK, PANEL_SMALL, run_panel
+from glai_bench.panel_solvers import run_solver_study
 from glai_bench.perf import run_perf
 from glai_bench.plots import plot_speedups
 from glai_bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
@@ -30,9 +31,15 @@ def _panel_small(budget: Budget, cache: Path, out: Path, root: object, progress:
     return run_panel(panel_budget, cache, out, root, progress, name="panel-small")
 
 
+def _panel_solvers(budget: Budget, cache: Path, out: Path, root: object, progress: bool):
+    panel_budget = PANEL_QUICK if budget is QUICK else PANEL_SMALL
+    return run_solver_study(panel_budget, cache, out, root, progress)
+
+
 SETTINGS = {
     "panel": _panel,
     "panel-small": _panel_small,
+    "panel-solvers": _panel_solvers,
     "head": run_head,
     "ssl": run_ssl,
     "fewshot": run_fewshot,
@@ -53,8 +60,8 @@ def run_bench(
     progress: bool = False,
 ) -> str:
     """Run the named settings (``panel``, ``panel-small`` (the panel's small tasks, not in
-    :data:`ALL_SETTINGS`), ``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
-    ``variants``, ``transformer``).
+    :data:`ALL_SETTINGS`), ``panel-solvers`` (the final-phase solvers on them), ``head``,
+    ``ssl``, ``fewshot``, ``pixels``, ``perf``, ``variants``, ``transformer``).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and

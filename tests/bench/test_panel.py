@@ -50,3 +50,16 @@ def test_the_report_has_the_verdict_and_one_table_per_task(panel):
     for task in result["tasks"]:
         assert f"### {task['task']}" in text
     assert (out / "panel.json").is_file()
+
+
+def test_the_control_switches_after_as_many_structural_epochs_as_glai():
+    from sklearn.datasets import load_iris
+
+    from glai_bench.panel_models import CONTROL, GLAI_DEFAULTS, Split, torch_models
+
+    x, y = load_iris(return_X_y=True)
+    x = x.astype("float32")
+    split = Split("classification", x[::2], y[::2], x[1::2], y[1::2], 0)
+    fitted = {r.model: r.history for r in torch_models(split, {"epochs": 3})}
+    assert fitted[CONTROL].switch_epoch == fitted[GLAI_DEFAULTS].switch_epoch
+    assert fitted[CONTROL].column("phase")[-1] == "quantitative"

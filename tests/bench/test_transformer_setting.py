@@ -89,6 +89,7 @@ def test_step_timer_counts_the_steps_of_each_phase():
         epochs=2,
         early_stopping=None,
         batch_size=10,
+        solver="minibatch",
         seed=0,
     )
     (run,) = timer.runs

@@ -11,12 +11,12 @@ from glai.training.checkpoint import checkpoint_path, read_checkpoint
 
 SCRIPT = """
 import os, signal, sys, torch, glai
-out, directory, kill_at, quantitative = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+out, directory, kill_at, quantitative, solver = sys.argv[1:3] + [int(sys.argv[3])] + sys.argv[4:]
 torch.manual_seed(0)
 x = torch.randn(400, 8)
 y = (x[:, 0] + x[:, 1] > 0).long()
 calls = [0]
-def loss(output, target):  # 6 training steps and 1 validation call per epoch
+def loss(output, target):  # minibatch: 6 training steps and 1 validation call per epoch
     calls[0] += 1
     if calls[0] == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -25,15 +25,17 @@ model = glai.GLAI(8, [16, 8], 2)
 history = glai.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), loss=loss, metric="accuracy",
          epochs=6, batch_size=50, seed=0, early_stopping=None,
          monitor=glai.StructureMonitor(max_structural_epochs=3, threshold=0.0),
-         checkpoint_dir=directory or None, resume=True, quantitative=quantitative)
+         checkpoint_dir=directory or None, resume=True, quantitative=quantitative,
+         solver=solver)
 glai.save(model, out, info={"losses": history.column("train_loss")})
 """
 
 
-def train(tmp_path, name, quantitative, directory="", kill_at=0):
+def train(tmp_path, name, quantitative, solver, directory="", kill_at=0):
     out = tmp_path / f"{name}.safetensors"
+    arguments = [str(out), str(directory), str(kill_at), quantitative, solver]
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(out), str(directory), str(kill_at), quantitative],
+        [sys.executable, "-c", SCRIPT, *arguments],
         capture_output=True,
         text=True,
     )
@@ -42,41 +44,46 @@ def train(tmp_path, name, quantitative, directory="", kill_at=0):
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    """The weights of an uninterrupted run, per quantitative mode."""
+    """The weights of an uninterrupted run, per quantitative mode and solver."""
     weights = {}
 
-    def reference(quantitative):
-        if quantitative not in weights:
+    def reference(quantitative, solver):
+        if (quantitative, solver) not in weights:
             tmp = tmp_path_factory.mktemp("reference")
-            code, out = train(tmp, "reference", quantitative)
+            code, out = train(tmp, "reference", quantitative, solver)
             assert code == 0
             losses = glai.read_info(out)["info"]["losses"]
-            weights[quantitative] = glai.load(out).state_dict(), losses
-        return weights[quantitative]
+            weights[quantitative, solver] = glai.load(out).state_dict(), losses
+        return weights[quantitative, solver]
 
     return reference
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("kill_at", "phase", "quantitative"),
-    [(10, "structural", "full"), (32, "quantitative", "full"), (32, "quantitative", "row_space")],
-    ids=["structural", "quantitative", "quantitative-row_space"],
+    ("kill_at", "phase", "quantitative", "solver"),
+    [
+        (10, "structural", "full", "minibatch"),
+        (32, "quantitative", "full", "minibatch"),
+        (32, "quantitative", "row_space", "minibatch"),
+        (24, "quantitative", "full", "lbfgs"),  # 21 structural calls, then the line search
+    ],
+    ids=["structural", "quantitative", "quantitative-row_space", "quantitative-lbfgs"],
 )
 def test_sigkill_mid_epoch_then_resume_gives_identical_weights(
-    kill_at, phase, quantitative, uninterrupted, tmp_path
+    kill_at, phase, quantitative, solver, uninterrupted, tmp_path
 ):
     directory = tmp_path / "checkpoints"
-    code, _ = train(tmp_path, "killed", quantitative, directory, kill_at)
+    code, _ = train(tmp_path, "killed", quantitative, solver, directory, kill_at)
     assert code == -9  # SIGKILL
     state = read_checkpoint(directory)
     assert state["phase"] == phase
     assert len(state["history"]["records"]) == (kill_at - 1) // 7  # whole epochs only
     assert (state["quantitative"] is not None) == (quantitative == "row_space")
-    code, out = train(tmp_path, "resumed", quantitative, directory)
+    code, out = train(tmp_path, "resumed", quantitative, solver, directory)
     assert code == 0
     resumed = glai.load(out).state_dict()
-    weights, losses = uninterrupted(quantitative)
+    weights, losses = uninterrupted(quantitative, solver)
     assert glai.read_info(out)["info"]["losses"] == losses  # the whole run, not only the best
     assert all(torch.equal(resumed[k], v) for k, v in weights.items())
 

@@ -32,6 +32,7 @@ def train(quantitative: str) -> dict:
         early_stopping=None,
         monitor=glai.StructureMonitor(max_structural_epochs=2),
         quantitative=quantitative,
+        solver="minibatch",  # L-BFGS runs in one process only
     )
     return {
         "state": model.state_dict(),

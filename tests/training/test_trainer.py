@@ -80,10 +80,32 @@ def test_the_same_seed_gives_the_same_run():
 def test_best_validation_weights_are_restored():
     train, val = small_problem(), small_problem(100)
     model = GLAI(6, 16, 3)
-    history = fit(model, train, val, epochs=6, seed=0, lr=0.05, schedule="constant")
+    history = fit(
+        model,
+        train,
+        val,
+        epochs=6,
+        seed=0,
+        lr=0.05,
+        schedule="constant",
+        solver="minibatch",
+        early_stopping_on="metric",
+    )
     best = history.records[history.best_epoch - 1].val_metric
     assert best == max(r.val_metric for r in history if r.epoch >= history.switch_epoch)
     assert accuracy(model, val) == pytest.approx(best)
+
+
+def test_by_default_the_best_epoch_is_the_one_of_least_validation_loss():
+    train, val = small_problem(), small_problem(100)
+    model = GLAI(6, 16, 3)
+    history = fit(model, train, val, epochs=6, seed=0, solver="minibatch", lr=0.05)
+    final = [r for r in history if r.epoch >= history.switch_epoch]
+    assert history.records[history.best_epoch - 1].val_loss == min(r.val_loss for r in final)
+    model.eval()
+    with torch.no_grad():
+        loss = torch.nn.functional.cross_entropy(model(val[0]), val[1])
+    assert float(loss) == pytest.approx(min(r.val_loss for r in final), rel=1e-5)
 
 
 def test_regression_with_mse():
@@ -159,6 +181,7 @@ def test_a_plain_mlp_with_a_monitor_gets_the_two_phase_schedule():
         structural_lr=0.01,
         lr=0.001,
         schedule="constant",
+        solver="minibatch",
         monitor=StructureMonitor(max_structural_epochs=2),
     )
     assert history.switch_epoch == 2
@@ -285,6 +308,7 @@ def test_default_lr_is_a_tenth_after_a_structural_phase():
         seed=0,
         structural_lr=0.02,
         schedule="constant",
+        solver="minibatch",
         monitor=StructureMonitor(max_structural_epochs=1),
     )
     assert [r.lr for r in history] == [0.02, pytest.approx(0.002)]

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from glai.training.checkpoint import write_checkpoint
 from glai.training.distributed import is_main_process
-from glai.training.metrics import Metric
+from glai.training.metrics import LOSS, Metric
 from glai.training.phase import Phase
 
 if TYPE_CHECKING:
@@ -71,10 +71,16 @@ class ProgressBar(Callback):
 
 class BestWeights(Callback):
     """Keep a copy of the weights of the best validation epoch of the final phase (the
-    epoch of the switch included) and restore them when training ends."""
+    epoch of the switch included) and restore them when training ends.
 
-    def __init__(self, metric: Metric) -> None:
-        self.metric = metric
+    Args:
+        metric: the run's validation metric.
+        on_loss: judge epochs by their validation loss instead of ``metric``.
+    """
+
+    def __init__(self, metric: Metric, on_loss: bool = False) -> None:
+        self.metric = LOSS if on_loss else metric
+        self.field = "val_loss" if on_loss else "val_metric"
         self.epoch: int | None = None
         self.value: float | None = None
         self.state: dict[str, torch.Tensor] | None = None
@@ -86,10 +92,11 @@ class BestWeights(Callback):
 
     def on_epoch_complete(self, model: nn.Module, record: EpochRecord) -> None:
         final = record.phase is not Phase.STRUCTURAL or record.epoch == self._switched_at
-        if not final or record.val_metric is None:
+        value = getattr(record, self.field)
+        if not final or value is None:
             return
-        if self.metric.better(record.val_metric, self.value):
-            self.epoch, self.value, self.stale_epochs = record.epoch, record.val_metric, 0
+        if self.metric.better(value, self.value):
+            self.epoch, self.value, self.stale_epochs = record.epoch, value, 0
             self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             self.stale_epochs += 1

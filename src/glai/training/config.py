@@ -31,6 +31,8 @@ OPTIMIZERS: dict[str, OptimizerFactory] = {
     ),
 }
 SCHEDULES = ("constant", "cosine")
+SOLVERS = ("auto", "minibatch", "lbfgs")
+STOPPING_CRITERIA = ("loss", "metric")
 QUANTITATIVE_MODES = tuple(STRATEGIES)
 
 
@@ -59,11 +61,27 @@ class FitConfig:
             on the inputs) or ``"row_space"`` (the inputs multiplied once by the first path
             layer, which then learns within the span of its rows; needs tensor data and
             pays when the first hidden layer is narrower than the input).
+        solver: how the final phase after a structural phase (or of a frozen GLAI)
+            optimises: ``"minibatch"`` (``optimizer`` on shuffled batches, at ``lr`` with
+            ``schedule``), ``"lbfgs"`` (full-batch L-BFGS with a strong-Wolfe line search,
+            :data:`glai.training.lbfgs.ITERATIONS_PER_EPOCH` iterations per epoch; needs
+            tensor data and one process), or ``"auto"`` (the default): L-BFGS for a
+            :class:`glai.GLAI` (or a :class:`glai.MLP` control) on tensor data of at most
+            :data:`glai.training.lbfgs.AUTO_MAX_SAMPLES` training samples after a
+            structural phase, else minibatch. A model trained in one phase, or a network
+            holding GLAI blocks, uses L-BFGS only when asked by name.
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory
-            ``(params, lr, weight_decay) -> Optimizer``; a fresh one starts each phase.
-        weight_decay: weight decay passed to the optimiser.
+            ``(params, lr, weight_decay) -> Optimizer``; a fresh one starts each minibatch
+            phase.
+        weight_decay: L2 penalty on the trained weights: passed to the optimiser, and
+            added to L-BFGS's loss as ``weight_decay / 2 * ||w||^2`` (the same gradient).
         early_stopping: stop the final phase after this many epochs without a better
-            validation metric; ``None`` disables it.
+            validation value (see ``early_stopping_on``); ``None`` disables it.
+        early_stopping_on: the validation value that picks the best epoch (whose weights
+            are restored) and stops early: ``"loss"`` (the default: smooth, so it keeps
+            improving while the model does, even on a few dozen validation samples) or
+            ``"metric"`` (the run's metric, e.g. accuracy, which plateaus on small
+            validation sets and stops training early).
         validation_fraction: when no validation data are given, the share of the training
             data held out for validation and early stopping (stratified by class where it
             can be); ``0`` trains on everything, for all ``epochs``.
@@ -91,13 +109,21 @@ class FitConfig:
     quantitative: str = field(
         default="full", metadata=_about("how the paths train after the switch", QUANTITATIVE_MODES)
     )
-    optimizer: str | OptimizerFactory = field(
-        default="adam", metadata=_about("optimiser", tuple(OPTIMIZERS))
+    solver: str = field(
+        default="auto",
+        metadata=_about("final-phase solver (auto: L-BFGS on small tensor data)", SOLVERS),
     )
-    weight_decay: float = field(default=0.0, metadata=_about("optimiser weight decay"))
+    optimizer: str | OptimizerFactory = field(
+        default="adam", metadata=_about("minibatch optimiser", tuple(OPTIMIZERS))
+    )
+    weight_decay: float = field(default=1e-3, metadata=_about("L2 penalty on the weights"))
     early_stopping: int | None = field(
         default=10,
         metadata=_about("epochs without validation improvement before stopping (none: never)"),
+    )
+    early_stopping_on: str = field(
+        default="loss",
+        metadata=_about("validation value for best weights and stopping", STOPPING_CRITERIA),
     )
     validation_fraction: float = field(
         default=0.1, metadata=_about("share held out for validation when no val is given")
@@ -126,6 +152,13 @@ class FitConfig:
         if self.quantitative not in QUANTITATIVE_MODES:
             raise ValueError(
                 f"quantitative must be one of {QUANTITATIVE_MODES}, got {self.quantitative!r}"
+            )
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+        if self.early_stopping_on not in STOPPING_CRITERIA:
+            raise ValueError(
+                f"early_stopping_on must be one of {STOPPING_CRITERIA}, "
+                f"got {self.early_stopping_on!r}"
             )
         if not callable(self.optimizer) and self.optimizer not in OPTIMIZERS:
             raise ValueError(

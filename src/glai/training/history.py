@@ -54,8 +54,8 @@ class History:
         records: one :class:`EpochRecord` per epoch.
         switch_epoch: the last structural epoch (the structure was frozen at its end), or
             ``None`` when no switch happened during this run.
-        best_epoch: epoch whose weights were restored at the end (best validation metric),
-            or ``None`` without validation data.
+        best_epoch: epoch whose weights were restored at the end (best validation loss,
+            or metric, as ``early_stopping_on`` says), or ``None`` without validation data.
     """
 
     metric: str

@@ -57,6 +57,10 @@ class Metric:
         return target * (1 - fraction if self.greater_is_better else 1 + fraction)
 
 
+LOSS = Metric("loss", False)
+"""The validation loss as a metric."""
+
+
 def metric_for(metric: str | MetricFunction | None, loss: object) -> Metric:
     """The :class:`Metric` named by :func:`glai.fit`'s ``metric`` argument.
 
@@ -70,7 +74,7 @@ def metric_for(metric: str | MetricFunction | None, loss: object) -> Metric:
     if metric == "accuracy":
         return Metric("accuracy", True, accuracy)
     if metric == "loss":
-        return Metric("loss", False)
+        return LOSS
     if callable(metric):
         return Metric(getattr(metric, "__name__", "metric"), True, metric)
     raise ValueError(f"metric must be 'accuracy', 'loss' or a callable, got {metric!r}")

@@ -13,12 +13,15 @@ import time
 import torch
 from torch import nn
 
+from glai.nn.block import GLAI
+from glai.nn.mlp import MLP
 from glai.nn.monitor import StructureCheck, StructureMonitor
 from glai.nn.switching import freeze_structures, glai_blocks, unwrapped
 from glai.training.config import FitConfig, auto_batch_size
 from glai.training.distributed import data_parallel, sum_over_processes, world
 from glai.training.fit_data import FitData
 from glai.training.history import EpochRecord, History
+from glai.training.lbfgs import AUTO_MAX_SAMPLES, CHUNK, lbfgs_epoch, make_lbfgs
 from glai.training.objective import Objective
 from glai.training.phase import Phase
 from glai.training.quantitative import STRATEGIES, QuantitativeStrategy
@@ -73,7 +76,31 @@ class TrainingRun:
         self.forward_model: nn.Module = model
         self.seed = seed
         self.shard = world()
+        self.final_solver = self._final_solver()
         self.start = time.perf_counter()
+
+    def _final_solver(self) -> str:
+        """``"lbfgs"`` or ``"minibatch"``: how the final phase optimises (see
+        :attr:`FitConfig.solver`)."""
+        solver, train = self.config.solver, self.train
+        single_process = self.shard[1] == 1
+        if solver == "auto":
+            after_structure = self.monitor is not None or self.has_blocks
+            head = isinstance(self.module, (GLAI, MLP))  # not a whole network around blocks
+            small = train.fixed and len(train) <= AUTO_MAX_SAMPLES and single_process
+            return "lbfgs" if after_structure and head and small else "minibatch"
+        if solver == "lbfgs" and not (train.fixed and single_process):
+            raise ValueError(
+                "solver='lbfgs' evaluates the loss on the whole training set at every step: "
+                "it needs (X, y) tensors (or a TensorDataset) as train, and one process; "
+                "use solver='minibatch'"
+            )
+        return solver
+
+    @property
+    def lbfgs(self) -> bool:
+        """Whether the current phase trains by full-batch L-BFGS."""
+        return self.phase is not Phase.STRUCTURAL and self.final_solver == "lbfgs"
 
     @property
     def _final_phase(self) -> Phase:
@@ -121,13 +148,18 @@ class TrainingRun:
         structural = self.phase is Phase.STRUCTURAL
         lr = self.config.structural_lr if structural else self.final_lr
         make_optimizer = self.config.optimizer_factory
-        self.optimizer = make_optimizer(parameters, lr=lr, weight_decay=self.config.weight_decay)
+        if self.lbfgs:
+            self.optimizer = make_lbfgs(parameters)
+        else:
+            self.optimizer = make_optimizer(
+                parameters, lr=lr, weight_decay=self.config.weight_decay
+            )
         # anew: the trainable set changed; before the switch the paths take no part
         self.forward_model = data_parallel(
             trained, unused_parameters=structural and self.has_blocks
         )
         self.scheduler = None
-        if not structural and self.config.schedule == "cosine":
+        if not structural and not self.lbfgs and self.config.schedule == "cosine":
             steps = self.config.epochs * math.ceil(len(self.train) / self.batch_size)
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps)
 
@@ -145,6 +177,17 @@ class TrainingRun:
         strategy = self.strategy
         data = strategy.data if strategy is not None else self.train
         masks = strategy.train_masks if strategy is not None else None
+        if self.lbfgs:
+            loss = lbfgs_epoch(
+                self.optimizer,
+                lambda: data.batches(CHUNK, False, None, self.device, masks, self.dtype),
+                self._loss,
+                len(data),
+                self.config.weight_decay,
+            )
+            if strategy is not None:
+                strategy.end_epoch()
+            return (loss, None) if math.isfinite(loss) else (math.nan, 1)
         batches = data.batches(
             self.batch_size, True, self.generator, self.device, masks, self.dtype, self.shard
         )
@@ -162,13 +205,19 @@ class TrainingRun:
     ) -> torch.Tensor:
         """One optimiser step; returns the batch's summed loss (on the device)."""
         self.optimizer.zero_grad(set_to_none=True)
-        output = self.forward_model(x) if masks is None else self.forward_model(x, masks=masks)
-        loss = self.objective.loss(output, y)
+        loss = self._loss(x, y, masks)
         loss.backward()
         self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
         return loss.detach() * len(y)
+
+    def _loss(
+        self, x: torch.Tensor, y: torch.Tensor, masks: tuple[torch.Tensor, ...] | None
+    ) -> torch.Tensor:
+        """The mean loss of one batch."""
+        output = self.forward_model(x) if masks is None else self.forward_model(x, masks=masks)
+        return self.objective.loss(output, y)
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float | None, float | None]:
@@ -208,6 +257,7 @@ class TrainingRun:
             "schedule": config.schedule,
             "weight_decay": config.weight_decay,
             "quantitative": config.quantitative,
+            "solver": self.final_solver,
         }
 
     def state_dict(self) -> dict:

@@ -61,13 +61,15 @@ def fit(
     a ReLU MLP at ``structural_lr`` (constant) while ``monitor`` measures how much its
     activation patterns change; when the switch rule fires, the structure is frozen, the
     masks of fixed inputs are cached once, and the **quantitative phase** trains only the
-    paths (as ``quantitative`` says) for at most ``epochs`` epochs at ``lr`` with
-    ``schedule``. The weights of the best validation epoch (from the switch on) are
-    restored at the end.
+    paths (as ``quantitative`` says) for at most ``epochs`` epochs with the ``solver``:
+    full-batch L-BFGS on small tensor data, else ``optimizer`` at ``lr`` with
+    ``schedule``. The weights of the best validation epoch (by ``early_stopping_on``,
+    from the switch on) are restored at the end.
 
     Any other model (e.g. :class:`glai.MLP`) trains in one phase at ``lr`` with
-    ``schedule``, or, when a ``monitor`` is given, with the same two-phase learning-rate
-    schedule as GLAI but nothing frozen (the schedule-only control).
+    ``schedule``, or, when a ``monitor`` is given, in the same two phases as GLAI (the
+    same solver after the switch) with nothing frozen: the control of the schedule and
+    solver.
 
     Args:
         model: the network, trained in place.
@@ -132,7 +134,7 @@ class Trainer:
     ) -> History:
         """Train on ``train`` (validating on ``val``); see :func:`glai.fit`."""
         run = self.start(train, val, monitor, checkpoint_dir, resume)
-        best = BestWeights(self.objective.metric)
+        best = BestWeights(self.objective.metric, self.config.early_stopping_on == "loss")
         if self._resumed_best is not None:
             best.load_state_dict(self._resumed_best)
         self.callbacks = [ProgressBar(self.config.progress, len(run.history)), *callbacks, best]
