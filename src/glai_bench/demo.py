@@ -6,7 +6,7 @@ import logging
 import os
 import platform
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -33,24 +33,17 @@ PRUNE_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 @dataclass
 class DemoTask:
-    """One data set of the demo, the reference MLP's hidden width and training options."""
+    """One data set of the demo and the reference MLP's hidden width."""
 
     splits: Splits
     mlp_width: int
-    fit_options: dict = field(default_factory=dict)
-    note: str = ""
 
 
 def demo_tasks(
     fashion_root: str | os.PathLike | None = None, quick: bool = False
 ) -> list[DemoTask]:
     """Digits always; Fashion-MNIST pixels (a 20,000-image training subset) when present."""
-    small = (
-        "Every model trains at learning rate 1e-3 in every phase: on data this small the "
-        "structure settles before the network fits, and a tenth of the rate after the "
-        "switch (the default) leaves GLAI under-trained."
-    )
-    tasks = [DemoTask(digits_splits(), 128, {"lr": 1e-3}, small)]
+    tasks = [DemoTask(digits_splits(), 128)]
     if fashion_mnist_available(fashion_root):
         size = 4_000 if quick else 20_000
         splits = fashion_mnist_pixel_splits(
@@ -111,9 +104,7 @@ def _run_task(
     """Train, tabulate and plot one task; returns its report lines."""
     splits = task.splits
     slug = splits.name.split()[0]
-    candidates = standard_candidates(
-        splits.in_features, task.mlp_width, splits.classes, {**task.fit_options, **options}
-    )
+    candidates = standard_candidates(splits.in_features, task.mlp_width, splits.classes, options)
     results = run_candidates(
         candidates, splits.train, splits.val, splits.test, seeds, progress=progress
     )
@@ -143,7 +134,7 @@ def _run_task(
         f"## {splits.name}",
         "",
         f"{len(splits.train[0]):,} train, {len(splits.val[0]):,} validation, "
-        f"{len(splits.test[0]):,} test samples; MLP hidden width {task.mlp_width}. {task.note}",
+        f"{len(splits.test[0]):,} test samples; MLP hidden width {task.mlp_width}.",
         "",
         markdown_table(summarize(results, reference=EQUAL_PARAMETERS)),
         "",

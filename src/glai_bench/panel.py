@@ -181,17 +181,18 @@ def run_panel(
     progress: bool,
     name: str = "panel",
 ) -> dict:
-    """Run the panel; writes ``<name>.json`` and ``<name>.md`` into ``out``."""
+    """Run the panel; writes ``<name>.json`` and ``<name>.md`` into ``out``, rewritten
+    after every task (a long run that stops keeps the tasks it finished)."""
     out.mkdir(parents=True, exist_ok=True)
     summaries = []
     tasks = panel_tasks(budget, cache, root, progress)
     warm_up(tasks[0], budget)
     for task in tqdm(tasks, disable=not progress, desc="panel"):
         summaries.append(summarize_task(task, run_task(task, budget)))
-    result = {"setting": name, "environment": environment(), "tasks": summaries}
-    result["table"] = markdown(summaries)
-    (out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
-    (out / f"{name}.md").write_text(f"## {name}\n\n" + result["table"] + "\n")
+        result = {"setting": name, "environment": environment(), "tasks": summaries}
+        result["table"] = markdown(summaries)
+        (out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
+        (out / f"{name}.md").write_text(f"## {name}\n\n" + result["table"] + "\n")
     return result
 
 

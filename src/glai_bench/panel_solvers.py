@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from glai_bench.panel import PanelBudget, panel_tasks, splits
 from glai_bench.panel_data import CLASSIFICATION
-from glai_bench.panel_models import torch_models
+from glai_bench.panel_models import GLAI_DEFAULTS, torch_models
 from glai_bench.protocol import environment
 
 SOLVERS = {
@@ -76,6 +76,7 @@ def markdown(rows: list[dict]) -> str:
                 scale = 100 if row["kind"] == CLASSIFICATION else 1
                 digits = 2 if row["kind"] == CLASSIFICATION else 4
                 cells.append(f"{scale * row['test_mean']:.{digits}f}, {row['seconds']:.2f}")
-            lines.append(f"| {model} | " + " | ".join(cells) + " |")
+            label = "GLAI" if model == GLAI_DEFAULTS else model  # under the column's solver
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
