@@ -212,7 +212,8 @@ class _GLAIEstimator(BaseEstimator):
     @property
     def best_validation_score_(self) -> float | None:
         """Validation score of the epoch whose weights were kept (``history_.best_epoch``:
-        the best from the switch on); ``None`` without a validation split."""
+        the best by ``early_stopping_on`` from the switch on); ``None`` without a
+        validation split."""
         return self._fitted_history().best_metric
 
     @torch.no_grad()
@@ -341,8 +342,8 @@ class GLAIRegressor(RegressorMixin, _GLAIEstimator):
         loss_curve_: mean training squared error of every epoch, on standardised targets.
         validation_scores_: R² on the validation split after every epoch (unweighted,
             averaged over outputs as :func:`sklearn.metrics.r2_score` does; standardising
-            does not change it), or ``None`` without one. It is the metric of early
-            stopping.
+            does not change it), or ``None`` without one. Early stopping and the kept
+            weights follow the validation loss unless ``early_stopping_on="metric"``.
         best_validation_score_: that R² for the epoch whose weights were kept, or ``None``.
     """
 
