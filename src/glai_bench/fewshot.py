@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
@@ -16,7 +15,7 @@ from glai.few_shot import fit_support_set
 from glai.training.metrics import Metric, accuracy
 from glai_bench.bench_features import feature_splits
 from glai_bench.comparison import Candidate
-from glai_bench.protocol import benchmark_candidates, environment
+from glai_bench.protocol import benchmark_candidates, environment, write_report
 from glai_bench.settings import Budget
 from glai_bench.stats import t_interval
 
@@ -186,7 +185,5 @@ def run_fewshot(
         "configurations": configurations,
         "table": table,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "fewshot.json").write_text(json.dumps(result, indent=1, default=str))
-    (out / "fewshot.md").write_text(f"## fewshot\n\n{note}\n\n{table}\n")
+    write_report(out, "fewshot", result, f"{note}\n\n{table}")
     return result

@@ -9,7 +9,6 @@ Nothing is tuned per task: every model runs with its defaults. Small sets are sc
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import statistics
@@ -31,7 +30,7 @@ from glai_bench.panel_models import (
     sklearn_models,
     torch_models,
 )
-from glai_bench.protocol import environment
+from glai_bench.protocol import environment, write_report
 
 FLOOR = {CLASSIFICATION: 0.003, panel_data.REGRESSION: 0.005}  # accuracy points, R²
 
@@ -183,7 +182,6 @@ def run_panel(
 ) -> dict:
     """Run the panel; writes ``<name>.json`` and ``<name>.md`` into ``out``, rewritten
     after every task (a long run that stops keeps the tasks it finished)."""
-    out.mkdir(parents=True, exist_ok=True)
     summaries = []
     tasks = panel_tasks(budget, cache, root, progress)
     warm_up(tasks[0], budget)
@@ -191,8 +189,7 @@ def run_panel(
         summaries.append(summarize_task(task, run_task(task, budget)))
         result = {"setting": name, "environment": environment(), "tasks": summaries}
         result["table"] = markdown(summaries)
-        (out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
-        (out / f"{name}.md").write_text(f"## {name}\n\n" + result["table"] + "\n")
+        write_report(out, name, result, result["table"])
     return result
 
 

@@ -9,7 +9,6 @@ nothing frozen). A gain that the control shares comes from the solver, not from 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import statistics
 from pathlib import Path
@@ -19,7 +18,7 @@ from tqdm.auto import tqdm
 from glai_bench.panel import PanelBudget, panel_tasks, splits
 from glai_bench.panel_data import CLASSIFICATION
 from glai_bench.panel_models import GLAI_DEFAULTS, torch_models
-from glai_bench.protocol import environment
+from glai_bench.protocol import environment, write_report
 
 SOLVERS = {
     "L-BFGS (default)": {},
@@ -34,7 +33,6 @@ def run_solver_study(
 ) -> dict:
     """Run every configuration of :data:`SOLVERS` on the panel's small tasks; writes
     ``panel-solvers.json`` and ``panel-solvers.md`` into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
     tasks = panel_tasks(dataclasses.replace(budget, small_only=True), cache, root, progress)
     rows = []
     for task in tqdm(tasks, disable=not progress, desc="panel-solvers"):
@@ -56,8 +54,7 @@ def run_solver_study(
                 )
     result = {"setting": "panel-solvers", "environment": environment(), "rows": rows}
     result["table"] = markdown(rows)
-    (out / "panel-solvers.json").write_text(json.dumps(result, indent=1, default=str))
-    (out / "panel-solvers.md").write_text("## panel-solvers\n\n" + result["table"] + "\n")
+    write_report(out, "panel-solvers", result, result["table"])
     return result
 
 

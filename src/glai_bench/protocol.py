@@ -138,6 +138,14 @@ def select(
     return Selection(candidate.name, dict(best["options"]), scores)
 
 
+def write_report(out: Path, name: str, result: dict, body: str) -> None:
+    """Write ``<name>.json`` (``result``) and ``<name>.md`` (a ``## name`` heading, then
+    ``body``) into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
+    (out / f"{name}.md").write_text(f"## {name}\n\n{body}\n")
+
+
 def run_setting(
     name: str,
     candidates: Sequence[Candidate],
@@ -165,7 +173,6 @@ def run_setting(
         The JSON-ready result.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     selections = [
         select(candidate, grid_for(candidate, learning_rates), splits, selection_seed)
         for candidate in tqdm(candidates, disable=not progress, desc=f"{name}: selection")
@@ -198,14 +205,8 @@ def run_setting(
         "extra_table": extra,
         "notes": list(notes),
     }
-    (out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
-    (out / f"{name}.md").write_text(
-        f"## {name}\n\n"
-        + "\n".join(notes)
-        + "\n\n"
-        + table
-        + "\n"
-        + (f"\n{extra}\n" if extra else "")
+    write_report(
+        out, name, result, "\n".join(notes) + "\n\n" + table + (f"\n\n{extra}" if extra else "")
     )
     histories = {c.name: [r.history for r in results if r.candidate == c.name] for c in chosen}
     plot_accuracy_against_time(histories, out / f"{name}-accuracy.png", f"{name}")

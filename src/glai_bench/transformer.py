@@ -12,7 +12,6 @@ trains more epochs than the reference.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
@@ -33,7 +32,7 @@ from glai.training.callbacks import Callback
 from glai.training.history import EpochRecord, History
 from glai_bench.comparison import Candidate, RunResult, markdown_table, run_candidates, summarize
 from glai_bench.plots import plot_accuracy_against_time
-from glai_bench.protocol import environment
+from glai_bench.protocol import environment, write_report
 from glai_bench.sequences import PAD, WORD_LISTS, TextSplits, word_splits
 from glai_bench.settings import QUICK, Budget
 
@@ -328,11 +327,7 @@ def run_transformer(
         "step_table": step_table(results, steps),
         "notes": [note],
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "transformer.json").write_text(json.dumps(result, indent=1, default=str))
-    (out / "transformer.md").write_text(
-        f"## transformer\n\n{note}\n\n{result['step_table']}\n\n{table}\n"
-    )
+    write_report(out, "transformer", result, f"{note}\n\n{result['step_table']}\n\n{table}")
     histories = {c.name: [r.history for r in results if r.candidate == c.name] for c in candidates}
     plot_accuracy_against_time(histories, out / "transformer-accuracy.png", "transformer")
     return result

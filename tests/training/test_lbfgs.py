@@ -23,15 +23,15 @@ class Pairs(Dataset):
         return self.x[index], self.y[index]
 
 
-def two_phase(model, train, **settings):
+def two_phase(model, train, epochs=3, structural_epochs=2, **settings):
     torch.manual_seed(0)
     return fit(
         model,
         train,
-        epochs=3,
+        epochs=epochs,
         seed=0,
         validation_fraction=0,
-        monitor=StructureMonitor(max_structural_epochs=2),
+        monitor=StructureMonitor(max_structural_epochs=structural_epochs),
         **settings,
     )
 
@@ -82,16 +82,7 @@ def test_an_epoch_is_a_few_iterations_on_the_whole_training_set():
         calls.append(len(target))
         return torch.nn.functional.cross_entropy(output, target)
 
-    history = fit(
-        model,
-        (x, y),
-        epochs=1,
-        seed=0,
-        validation_fraction=0,
-        loss=loss,
-        monitor=StructureMonitor(max_structural_epochs=1),
-        weight_decay=0.0,
-    )
+    history = two_phase(model, (x, y), 1, 1, loss=loss, weight_decay=0.0)
     structural_calls = calls.index(300)  # batches of 30 (auto batch size) before
     assert set(calls[:structural_calls]) == {30}
     lbfgs_calls = calls[structural_calls:]
@@ -105,17 +96,7 @@ def test_weight_decay_is_the_l2_penalty_of_the_loss():
     norms = []
     for decay in (0.0, 1.0):
         model = GLAI(6, 16, 3)
-        torch.manual_seed(0)
-        fit(
-            model,
-            (x, y),
-            epochs=5,
-            seed=0,
-            validation_fraction=0,
-            weight_decay=decay,
-            monitor=StructureMonitor(max_structural_epochs=1),
-            solver="lbfgs",
-        )
+        two_phase(model, (x, y), 5, 1, weight_decay=decay, solver="lbfgs")
         norms.append(sum(float(p.detach().pow(2).sum()) for p in model.paths.parameters()))
     assert norms[1] < 0.5 * norms[0]
 
