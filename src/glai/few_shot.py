@@ -33,6 +33,7 @@ BUDGET_SETTINGS = (
     "early_stopping",
     "validation_fraction",
     "max_structural_epochs",
+    "min_structural_steps",
 )
 
 
@@ -65,7 +66,8 @@ def fit_support_set(
         **settings: other :class:`glai.FitConfig` fields (``structural_lr``, ``lr``,
             ``quantitative``, ``seed``, the switch rule's ``threshold``, ...); the
             budget's (``epochs``, ``batch_size``, ``early_stopping``,
-            ``validation_fraction``, ``max_structural_epochs``) are this function's.
+            ``validation_fraction``, ``max_structural_epochs``, ``min_structural_steps``) are
+            this function's.
 
     Returns:
         The run's :class:`glai.History` (without validation metrics).
@@ -78,7 +80,8 @@ def fit_support_set(
     epochs, monitor = steps, None
     if two_phase or any(not block.frozen for block in glai_blocks(model).values()):
         half = steps // 2
-        rule = FitConfig().replace(**{**settings, "max_structural_epochs": half}).switch
+        cap = {"max_structural_epochs": half, "min_structural_steps": half}
+        rule = FitConfig().replace(**settings, **cap).switch
         monitor = StructureMonitor.from_rule(rule)
         epochs = steps - half
     budget = {

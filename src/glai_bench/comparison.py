@@ -88,7 +88,7 @@ def warm_up(
     for candidate in candidates:
         short = {"epochs": 1}
         if "monitor" in candidate.fit_options:
-            short["monitor"] = StructureMonitor(threshold=0.0, max_structural_epochs=1)
+            short["monitor"] = StructureMonitor.after(1)
         candidate.train(first, checked, seed=0, **short)
 
 

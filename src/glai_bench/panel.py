@@ -55,7 +55,16 @@ class PanelBudget:
 PANEL_FULL = PanelBudget(None, 5, (0, 1, 2), 20, 5_000, None, 10_000, 20_000, 10_000)
 PANEL_SMALL = dataclasses.replace(PANEL_FULL, small_only=True)
 PANEL_QUICK = PanelBudget(
-    300, 2, (0,), 2, 600, 1_200, 300, 2_500, 1_000, {"epochs": 3, "max_structural_epochs": 2}
+    300,
+    2,
+    (0,),
+    2,
+    600,
+    1_200,
+    300,
+    2_500,
+    1_000,
+    {"epochs": 3, "max_structural_epochs": 2, "min_structural_steps": 1},
 )
 
 
@@ -116,7 +125,10 @@ def warm_up(task: PanelTask, budget: PanelBudget) -> None:
     """Train every model once, untimed, on one split of ``task`` for one epoch, so that
     the first timed run pays no one-time costs (thread pools, allocator, first calls)."""
     split = next(splits(task, budget))
-    torch_models(split, {**budget.overrides, "epochs": 1, "max_structural_epochs": 1})
+    torch_models(
+        split,
+        {**budget.overrides, "epochs": 1, "max_structural_epochs": 1, "min_structural_steps": 1},
+    )
     sklearn_models(split)
 
 

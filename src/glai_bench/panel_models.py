@@ -113,7 +113,7 @@ def torch_models(split: Split, overrides: dict[str, Any]) -> list[Fitted]:
         monitor = None
         if name == CONTROL:  # switch where GLAI did: a threshold of 0 never fires first
             switch = results[0].history.switch_epoch
-            monitor = StructureMonitor(threshold=0.0, max_structural_epochs=switch)
+            monitor = StructureMonitor.after(switch)
         history = fit(
             model,
             (x_fit, y_fit),

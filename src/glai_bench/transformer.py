@@ -205,7 +205,7 @@ def transformer_candidates(
     two_phase = {
         **shared,
         "epochs": plan.epochs - half,
-        "monitor": StructureMonitor(max_structural_epochs=half),
+        "monitor": StructureMonitor(max_structural_epochs=half, min_structural_steps=1),
     }
     specs = [
         (MLP_NAME, MLPTransformerEncoderLayer, single),

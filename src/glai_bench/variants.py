@@ -33,7 +33,7 @@ def variant_candidates(splits: Splits, mlp_hidden: int, options: dict) -> list[C
 
     def after(epochs: int) -> dict:
         """Switch after ``epochs`` structural epochs, then a tenth of the rate."""
-        monitor = StructureMonitor(threshold=0.0, max_structural_epochs=epochs)
+        monitor = StructureMonitor.after(epochs)
         return {**base, "monitor": monitor, "lr": LR / 10}
 
     row_space = {"quantitative": "row_space"}

@@ -1,4 +1,5 @@
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -148,6 +149,104 @@ def test_zero_weights_give_infinite_relative_change(inputs):
     with torch.no_grad():
         model[0].weight.fill_(1)
     assert math.isinf(monitor.check(model).weight_change)
+
+
+# The rule counts optimiser steps and watches the validation loss.
+
+
+def flip_units(model):
+    with torch.no_grad():
+        model[0].bias.neg_()  # about half the hidden units change sign on the probe
+
+
+def test_the_relative_rule_compares_changes_per_step(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(probe=inputs, threshold=0.5, patience=1, min_structural_steps=1)
+    monitor.on_train_begin(model)
+    with torch.no_grad():
+        model[0].bias.sub_(0.5)
+    monitor.check(model, steps=1000)  # a large change spread over many steps
+    with torch.no_grad():
+        model[0].bias.sub_(0.05)
+    check = monitor.check(model, steps=1)  # a smaller change, in one step
+    assert 0 < check.pattern_change < 0.5 * monitor.checks_[0].pattern_change
+    assert check.rate > monitor.checks_[0].rate
+    assert not monitor.should_switch  # per check it would have been stable
+
+
+def test_the_cap_waits_for_min_structural_steps(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(
+        probe=inputs, threshold=0.0, max_structural_epochs=2, min_structural_steps=30
+    )
+    monitor.on_train_begin(model)
+    decisions = []
+    for _ in range(4):
+        flip_units(model)
+        monitor.check(model, steps=10)
+        decisions.append(monitor.should_switch)
+    assert decisions == [False, False, True, True]  # 2 checks, but 30 steps only at the 3rd
+
+
+def test_checks_without_steps_cap_at_max_structural_epochs(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(probe=inputs, threshold=0.0, max_structural_epochs=2)
+    monitor.on_train_begin(model)
+    flip_units(model)
+    monitor.check(model)
+    flip_units(model)
+    monitor.check(model)
+    assert monitor.checks_[-1].steps is None
+    assert monitor.should_switch
+
+
+@pytest.mark.parametrize("on_plateau", [True, False])
+def test_a_validation_plateau_switches(on_plateau, inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(
+        probe=inputs, threshold=0.0, patience=2, switch_on_plateau=on_plateau
+    )
+    monitor.on_train_begin(model)
+    decisions = []
+    for val_loss in [1.0, 0.8, 0.85, 0.8, 0.7, 0.75, 0.9]:
+        flip_units(model)  # never stable
+        monitor.check(model, steps=10, val_loss=val_loss)
+        decisions.append(monitor.should_switch)
+    # two checks in a row not below the best so far (0.8 ties it; 0.75 and 0.9 after 0.7)
+    expected = [False, False, False, True, False, False, True]
+    assert decisions == (expected if on_plateau else [False] * 7)
+    assert monitor.stale_checks == 2
+
+
+def test_on_epoch_end_passes_the_records_validation_loss(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(probe=inputs)
+    monitor.on_train_begin(model)
+    monitor.on_epoch_end(model, SimpleNamespace(val_loss=0.5))
+    assert monitor.checks_[0].val_loss == 0.5
+
+
+def test_after_switches_after_exactly_that_many_checks(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor.after(3, probe=inputs)
+    monitor.on_train_begin(model)
+    decisions = []
+    for val_loss in [1.0, 2.0, 3.0, 4.0]:  # unchanged patterns, a worsening loss
+        monitor.check(model, steps=1, val_loss=val_loss)
+        decisions.append(monitor.should_switch)
+    assert decisions == [False, False, True, True]
+
+
+def test_the_state_keeps_steps_and_validation_losses(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(probe=inputs)
+    monitor.on_train_begin(model)
+    flip_units(model)
+    monitor.check(model, steps=7, val_loss=0.25)
+    restored = StructureMonitor()
+    restored.load_state_dict(monitor.state_dict())
+    assert restored.checks_ == monitor.checks_
+    assert (restored.checks_[0].steps, restored.checks_[0].val_loss) == (7, 0.25)
 
 
 # A monitor in a loop of one's own: no on_train_begin needed.

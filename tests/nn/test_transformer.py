@@ -153,6 +153,7 @@ def test_fit_trains_a_token_model_and_switches_every_layer():
         callbacks=[at_switch],
         structural_lr=1e-2,
         max_structural_epochs=3,
+        min_structural_steps=1,
         epochs=3,
         batch_size=32,
         seed=0,

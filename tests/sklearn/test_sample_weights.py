@@ -10,7 +10,13 @@ from sklearn.utils import shuffle
 import glai
 from glai import GLAIClassifier, GLAIRegressor
 
-QUICK = {"hidden_features": 16, "epochs": 5, "max_structural_epochs": 2, "random_state": 0}
+QUICK = {
+    "hidden_features": 16,
+    "epochs": 5,
+    "max_structural_epochs": 2,
+    "min_structural_steps": 1,
+    "random_state": 0,
+}
 ESTIMATORS = [GLAIClassifier, GLAIRegressor]
 OUTPUT = {GLAIClassifier: "predict_proba", GLAIRegressor: "predict"}
 

@@ -24,7 +24,7 @@ def loss(output, target):  # minibatch: 6 training steps and 1 validation call p
 model = glai.GLAI(8, [16, 8], 2)
 history = glai.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), loss=loss, metric="accuracy",
          epochs=6, batch_size=50, seed=0, early_stopping=None,
-         monitor=glai.StructureMonitor(max_structural_epochs=3, threshold=0.0),
+         monitor=glai.StructureMonitor.after(3),
          checkpoint_dir=directory or None, resume=True, quantitative=quantitative,
          solver=solver)
 glai.save(model, out, info={"losses": history.column("train_loss")})
@@ -96,7 +96,7 @@ def small_run(directory, **overrides):
         "seed": 0,
         "checkpoint_dir": directory,
         "resume": True,
-        "monitor": glai.StructureMonitor(max_structural_epochs=1),
+        "monitor": glai.StructureMonitor(max_structural_epochs=1, min_structural_steps=1),
         **overrides,
     }
     return glai.fit(glai.GLAI(4, 8, 2), (x, y), (x, y), **options)

@@ -31,7 +31,7 @@ def two_phase(model, train, epochs=3, structural_epochs=2, **settings):
         epochs=epochs,
         seed=0,
         validation_fraction=0,
-        monitor=StructureMonitor(max_structural_epochs=structural_epochs),
+        monitor=StructureMonitor(max_structural_epochs=structural_epochs, min_structural_steps=1),
         **settings,
     )
 

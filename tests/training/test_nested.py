@@ -31,7 +31,16 @@ def test_every_block_switches_and_its_paths_train(build):
     torch.manual_seed(0)
     model = build()
     train, val = small_problem(), small_problem(80)
-    history = fit(model, train, val, epochs=3, seed=0, max_structural_epochs=2, lr=1e-2)
+    history = fit(
+        model,
+        train,
+        val,
+        epochs=3,
+        seed=0,
+        max_structural_epochs=2,
+        min_structural_steps=1,
+        lr=1e-2,
+    )
     assert history.switch_epoch == 2
     assert history.column("phase") == ["structural"] * 2 + ["quantitative"] * 3
     for block in blocks_of(model):
@@ -53,7 +62,12 @@ def test_layers_around_a_block_keep_training_after_the_switch():
             snapshot["backbone"] = model[0].weight.detach().clone()
             snapshot["structure"] = model[2].structure[0].weight.detach().clone()
 
-    options = {"epochs": 2, "max_structural_epochs": 1, "validation_fraction": 0}
+    options = {
+        "epochs": 2,
+        "max_structural_epochs": 1,
+        "min_structural_steps": 1,
+        "validation_fraction": 0,
+    }
     fit(model, small_problem(), seed=0, callbacks=[AtSwitch()], **options)
     assert not torch.equal(model[0].weight, snapshot["backbone"])
     assert torch.equal(model[2].structure[0].weight, snapshot["structure"])
@@ -63,7 +77,9 @@ def test_a_nested_block_computes_its_masks_from_its_current_inputs():
     torch.manual_seed(0)
     model = heads_model()
     train, val = small_problem(), small_problem(80)
-    history = fit(model, train, val, epochs=2, seed=0, max_structural_epochs=1)
+    history = fit(
+        model, train, val, epochs=2, seed=0, max_structural_epochs=1, min_structural_steps=1
+    )
     model.eval()
     with torch.no_grad():
         output = model(val[0])
@@ -81,6 +97,14 @@ def test_blocks_frozen_and_not_are_refused():
 def test_the_compiled_model_is_saved_without_the_wrapper_prefix(tmp_path):
     torch.manual_seed(0)
     model = compiled_model()
-    fit(model, small_problem(), epochs=1, seed=0, max_structural_epochs=1, checkpoint_dir=tmp_path)
+    fit(
+        model,
+        small_problem(),
+        epochs=1,
+        seed=0,
+        max_structural_epochs=1,
+        min_structural_steps=1,
+        checkpoint_dir=tmp_path,
+    )
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert set(state["model"]) == set(model._orig_mod.state_dict())

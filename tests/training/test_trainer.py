@@ -16,8 +16,8 @@ def accuracy(model, data):
 
 @pytest.mark.slow
 def test_learns_digits(digits):
-    model = GLAI(64, 64, 10)  # small data: the structure settles before the network fits,
-    history = fit(model, digits["train"], digits["val"], seed=0, lr=1e-3)  # so keep the rate
+    model = GLAI(64, 64, 10)
+    history = fit(model, digits["train"], digits["val"], seed=0)  # the defaults
     assert history.switch_epoch is not None
     assert accuracy(model, digits["test"]) >= 0.95
 
@@ -44,6 +44,31 @@ def test_history_describes_both_phases():
     assert model.frozen
 
 
+def test_fit_tells_the_monitor_its_steps_and_validation_losses():
+    train, val = small_problem(), small_problem(100)
+    monitor = StructureMonitor.after(3)
+    history = fit(GLAI(6, 16, 3), train, val, epochs=1, batch_size=32, seed=0, monitor=monitor)
+    structural = [r for r in history if r.phase == "structural"]
+    assert [check.steps for check in monitor.checks_] == [7, 7, 7]  # 200 samples by 32
+    assert [check.val_loss for check in monitor.checks_] == [r.val_loss for r in structural]
+
+
+@pytest.mark.parametrize("on_plateau", [True, False])
+def test_a_structure_that_only_overfits_switches_on_the_plateau(on_plateau):
+    torch.manual_seed(0)
+    train = torch.randn(200, 6), torch.randint(0, 3, (200,))  # labels are noise:
+    val = torch.randn(100, 6), torch.randint(0, 3, (100,))  # validation never improves
+    monitor = StructureMonitor(
+        threshold=0.0, max_structural_epochs=30, switch_on_plateau=on_plateau
+    )
+    history = fit(GLAI(6, 32, 3), train, val, epochs=1, seed=0, monitor=monitor)
+    if on_plateau:
+        assert history.switch_epoch < 30
+        assert monitor.stale_checks == monitor.rule.patience
+    else:
+        assert history.switch_epoch == 30
+
+
 def test_structure_is_unchanged_by_the_quantitative_phase():
     train = small_problem()
     model = GLAI(6, [16, 8], 3)
@@ -59,7 +84,7 @@ def test_structure_is_unchanged_by_the_quantitative_phase():
         epochs=4,
         seed=0,
         callbacks=[Snapshot()],
-        monitor=StructureMonitor(max_structural_epochs=1),
+        monitor=StructureMonitor(max_structural_epochs=1, min_structural_steps=1),
     )
     assert structure
     assert all(torch.equal(v, model.structure.state_dict()[k]) for k, v in structure.items())
@@ -156,7 +181,7 @@ def test_a_dataset_with_augmentation_trains():
         (x, y),
         epochs=3,
         seed=0,
-        monitor=StructureMonitor(max_structural_epochs=2),
+        monitor=StructureMonitor(max_structural_epochs=2, min_structural_steps=1),
     )
     assert history.switch_epoch == 2
     assert model.frozen
@@ -182,7 +207,7 @@ def test_a_plain_mlp_with_a_monitor_gets_the_two_phase_schedule():
         lr=0.001,
         schedule="constant",
         solver="minibatch",
-        monitor=StructureMonitor(max_structural_epochs=2),
+        monitor=StructureMonitor(max_structural_epochs=2, min_structural_steps=1),
     )
     assert history.switch_epoch == 2
     assert [r.lr for r in history] == [0.01, 0.01, 0.001, 0.001, 0.001]
@@ -290,7 +315,7 @@ def test_callbacks_see_every_hook():
         epochs=1,
         seed=0,
         callbacks=[Recorder()],
-        monitor=StructureMonitor(max_structural_epochs=1),
+        monitor=StructureMonitor(max_structural_epochs=1, min_structural_steps=1),
     )
     assert calls == ["begin", "structural", "switch@1", "quantitative", "end"]
 
@@ -309,7 +334,7 @@ def test_default_lr_is_a_tenth_after_a_structural_phase():
         structural_lr=0.02,
         schedule="constant",
         solver="minibatch",
-        monitor=StructureMonitor(max_structural_epochs=1),
+        monitor=StructureMonitor(max_structural_epochs=1, min_structural_steps=1),
     )
     assert [r.lr for r in history] == [0.02, pytest.approx(0.002)]
     history = fit(

@@ -21,7 +21,14 @@ def test_fit_without_val_validates_on_a_split_and_stops_early():
 
 def test_a_glai_without_val_switches_and_restores_its_best_epoch():
     torch.manual_seed(0)
-    history = fit(GLAI(6, 8, 3), small_problem(400), epochs=5, seed=0, max_structural_epochs=2)
+    history = fit(
+        GLAI(6, 8, 3),
+        small_problem(400),
+        epochs=5,
+        seed=0,
+        max_structural_epochs=2,
+        min_structural_steps=1,
+    )
     assert history.switch_epoch == 2
     assert history.best_epoch >= history.switch_epoch
 
@@ -93,5 +100,7 @@ def test_classes_too_small_to_stratify_are_split_at_random():
     x, y = torch.randn(120, 5), torch.arange(30).repeat_interleave(4)
     train, val = split_validation(FitData(x, y), 0.1, 30, torch.Generator().manual_seed(0))
     assert (len(train), len(val)) == (108, 12)
-    history = fit(GLAI(5, 8, 30), (x, y), epochs=2, max_structural_epochs=1, seed=0)
+    history = fit(
+        GLAI(5, 8, 30), (x, y), epochs=2, max_structural_epochs=1, min_structural_steps=1, seed=0
+    )
     assert all(record.val_metric is not None for record in history)

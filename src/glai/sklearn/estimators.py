@@ -88,6 +88,8 @@ class _GLAIEstimator(BaseEstimator):
         max_structural_epochs: int = DEFAULTS["max_structural_epochs"],
         relative: bool = DEFAULTS["relative"],
         probe_size: int = DEFAULTS["probe_size"],
+        min_structural_steps: int = DEFAULTS["min_structural_steps"],
+        switch_on_plateau: bool = DEFAULTS["switch_on_plateau"],
         random_state: int | None = DEFAULTS["random_state"],
         device: str | None = DEFAULTS["device"],
         verbose: bool = DEFAULTS["verbose"],
@@ -264,7 +266,8 @@ class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
             (stratified); 0 trains on everything without early stopping.
         **settings: every training setting of :class:`glai.training.config.FitConfig`
             (the switch rule's ``threshold``, ``patience``, ``max_structural_epochs``,
-            ``relative``, ``probe_size`` inline), with its default; ``seed`` is called
+            ``relative``, ``probe_size``, ``min_structural_steps``, ``switch_on_plateau``
+            inline), with its default; ``seed`` is called
             ``random_state`` (it also seeds the weights and the split) and ``progress``
             ``verbose``, as :data:`ESTIMATOR_NAMES` says.
 

@@ -71,6 +71,7 @@ class TrainingRun:
         self.phase = Phase.STRUCTURAL if monitor is not None else self._final_phase
         self.phase_epochs = 0
         self.stopped = False
+        self.epoch_steps = 0  # optimiser steps of the latest minibatch epoch
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
         self.forward_model: nn.Module = model
@@ -192,6 +193,7 @@ class TrainingRun:
             self.batch_size, True, self.generator, self.device, masks, self.dtype, self.shard
         )
         losses = [self._train_step(x, y, batch_masks) for x, y, batch_masks in batches]
+        self.epoch_steps = len(losses)
         if strategy is not None:
             strategy.end_epoch()
         totals = sum_over_processes(torch.stack(losses))  # per step, over all processes
@@ -239,9 +241,12 @@ class TrainingRun:
         function = self.objective.metric.function
         return val_loss, val_loss if function is None else float(function(output, target))
 
-    def check_structure(self) -> StructureCheck | None:
-        """The monitor's measurement of this epoch's structural change (structural phase)."""
-        return self.monitor.check(self.module) if self.phase is Phase.STRUCTURAL else None
+    def check_structure(self, val_loss: float | None) -> StructureCheck | None:
+        """The monitor's measurement of this epoch's structural change (structural phase),
+        told the epoch's optimiser steps and validation loss."""
+        if self.phase is not Phase.STRUCTURAL:
+            return None
+        return self.monitor.check(self.module, self.epoch_steps, val_loss)
 
     def identity(self) -> dict:
         """What a checkpoint must agree with to be resumed by this run."""

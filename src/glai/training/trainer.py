@@ -255,7 +255,7 @@ class Trainer:
                 f"({run.phase} phase){kept}; lower the learning rate"
             )
         val_loss, val_metric = run.evaluate()
-        return run.record(train_loss, val_loss, val_metric, run.check_structure())
+        return run.record(train_loss, val_loss, val_metric, run.check_structure(val_loss))
 
     def _notify(self, hook: str, *arguments: Any) -> None:
         """Call ``hook`` on every callback that has it (callbacks need not subclass

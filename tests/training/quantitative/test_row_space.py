@@ -49,7 +49,7 @@ def test_fit_trains_the_paths_within_the_first_layer_row_space():
         seed=0,
         lr=1e-2,
         quantitative="row_space",
-        monitor=StructureMonitor(max_structural_epochs=2, threshold=0.0),
+        monitor=StructureMonitor.after(2),
         early_stopping=None,
     )
     losses = history.column("train_loss")
@@ -105,7 +105,7 @@ def test_multi_view_inputs_train_a_projection_head():
         seed=0,
         lr=1e-2,
         quantitative="row_space",
-        monitor=StructureMonitor(max_structural_epochs=1, threshold=0.0),
+        monitor=StructureMonitor.after(1),
         early_stopping=None,
     )
     losses = history.column("train_loss")
