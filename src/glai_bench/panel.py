@@ -133,8 +133,9 @@ def warm_up(task: PanelTask, budget: PanelBudget) -> None:
 
 
 def summarize_task(task: PanelTask, results: Sequence[Fitted]) -> dict:
-    """Per model: test metric mean and std, fit seconds, and for the torch models the time
-    to the equal-parameter MLP's best validation value and the speedup against it."""
+    """Per model: test metric mean and std, fit seconds, and for the torch models their
+    epochs and switch epochs, the time to the equal-parameter MLP's best validation value
+    and the speedup against it."""
     reference = {r.seed: r.history for r in results if r.model == EQUAL_PARAMETERS}
     models = {}
     for name in dict.fromkeys(r.model for r in results):
@@ -146,6 +147,8 @@ def summarize_task(task: PanelTask, results: Sequence[Fitted]) -> dict:
             "seconds": statistics.fmean(r.seconds for r in runs),
         }
         if name in TORCH_MODELS:
+            row["epochs"] = [len(r.history) for r in runs]
+            row["switch_epochs"] = [r.history.switch_epoch for r in runs]
             row.update(_time_to_reference(runs, reference))
         models[name] = row
     return {
@@ -233,14 +236,28 @@ def markdown(summaries: Sequence[dict]) -> str:
 def _task_table(summary: dict) -> list[str]:
     metric = "test accuracy (%)" if summary["kind"] == CLASSIFICATION else "test R²"
     lines = [
-        f"| model | {metric} | fit time (s) | time to MLP's best val (s) | speedup |",
-        "|---|---:|---:|---:|---:|",
+        f"| model | {metric} | fit time (s) | epochs (switch) | time to MLP's best val (s) "
+        "| speedup |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, row in summary["models"].items():
         value = _metric_text(summary["kind"], row["test_mean"], row["test_std"])
         time_text, speedup = _reference_cells(row)
-        lines.append(f"| {name} | {value} | {row['seconds']:.2f} | {time_text} | {speedup} |")
+        lines.append(
+            f"| {name} | {value} | {row['seconds']:.2f} | {_epochs_cell(row)} | {time_text} "
+            f"| {speedup} |"
+        )
     return lines
+
+
+def _epochs_cell(row: dict) -> str:
+    """Mean epochs, and the mean switch epoch of two-phase runs ("" for a model trained
+    outside ``fit``)."""
+    if "epochs" not in row:
+        return ""
+    text = f"{statistics.fmean(row['epochs']):.1f}"
+    switches = [epoch for epoch in row["switch_epochs"] if epoch is not None]
+    return f"{text} ({statistics.fmean(switches):.1f})" if switches else text
 
 
 def _reference_cells(row: dict) -> tuple[str, str]:

@@ -36,6 +36,16 @@ def test_every_task_scores_every_model(panel, model):
         assert row["test_mean"] == row["test_mean"]  # not NaN
 
 
+def test_the_torch_rows_record_their_epochs_and_switches(panel):
+    for task in panel[0]["tasks"]:
+        models = task["models"]
+        for name in TORCH_MODELS:
+            assert len(models[name]["epochs"]) == len(models[name]["time_to_reference"])
+        glai, mlp = models["GLAI (defaults)"], models["MLP, equal parameters"]
+        assert all(1 <= s < e for s, e in zip(glai["switch_epochs"], glai["epochs"]))
+        assert mlp["switch_epochs"] == [None] * len(mlp["epochs"])
+
+
 def test_the_reference_reaches_its_own_best_in_every_split(panel):
     for task in panel[0]["tasks"]:
         row = task["models"]["MLP, equal parameters"]
@@ -47,6 +57,7 @@ def test_the_report_has_the_verdict_and_one_table_per_task(panel):
     result, out = panel
     text = (out / "panel.md").read_text()
     assert "| task | n train | features | GLAI − best MLP |" in text
+    assert "| model | test accuracy (%) | fit time (s) | epochs (switch) |" in text
     for task in result["tasks"]:
         assert f"### {task['task']}" in text
     assert (out / "panel.json").is_file()
