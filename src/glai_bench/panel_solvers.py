@@ -22,6 +22,7 @@ from glai_bench.protocol import environment, write_report
 
 SOLVERS = {
     "L-BFGS (default)": {},
+    "L-BFGS from a ridge output layer": {"ridge_output": True},
     "Adam at a tenth of the structural rate": {"solver": "minibatch"},
     "Adam at the structural rate": {"solver": "minibatch", "lr": 1e-3},
 }

@@ -79,6 +79,7 @@ class _GLAIEstimator(BaseEstimator):
         schedule: str = DEFAULTS["schedule"],
         quantitative: str = DEFAULTS["quantitative"],
         solver: str = DEFAULTS["solver"],
+        ridge_output: bool = DEFAULTS["ridge_output"],
         optimizer: str | OptimizerFactory = DEFAULTS["optimizer"],
         weight_decay: float = DEFAULTS["weight_decay"],
         early_stopping: int | None = DEFAULTS["early_stopping"],

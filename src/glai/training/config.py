@@ -70,6 +70,11 @@ class FitConfig:
             :data:`glai.training.lbfgs.AUTO_MAX_SAMPLES` training samples after a
             structural phase, else minibatch. A model trained in one phase, or a network
             holding GLAI blocks, uses L-BFGS only when asked by name.
+        ridge_output: at the switch, set the output layer to the ridge solution (penalty
+            ``weight_decay``) on the inputs it receives from the frozen network, instead
+            of the weights the structural phase left: the exact optimum of that layer for
+            ``loss="mse"``, a fit to centred one-hot targets for cross-entropy (needs one
+            of those two losses).
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory
             ``(params, lr, weight_decay) -> Optimizer``; a fresh one starts each minibatch
             phase.
@@ -112,6 +117,10 @@ class FitConfig:
     solver: str = field(
         default="auto",
         metadata=_about("final-phase solver (auto: L-BFGS on small tensor data)", SOLVERS),
+    )
+    ridge_output: bool = field(
+        default=False,
+        metadata=_about("at the switch, set the output layer to its ridge solution"),
     )
     optimizer: str | OptimizerFactory = field(
         default="adam", metadata=_about("minibatch optimiser", tuple(OPTIMIZERS))
@@ -172,8 +181,9 @@ class FitConfig:
             raise TypeError(f"validation_fraction must be a number, got {fraction!r}")
         if not 0 <= fraction < 1:
             raise ValueError(f"validation_fraction must be in [0, 1), got {fraction!r}")
-        if not isinstance(self.progress, bool):
-            raise TypeError(f"progress must be a bool, got {self.progress!r}")
+        for name in ("ridge_output", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
         if self.device is not None and not isinstance(self.device, (str, torch.device)):
             raise TypeError(f"device must be a str, a torch.device or None, got {self.device!r}")
         if not isinstance(self.switch, SwitchRule):

@@ -42,7 +42,7 @@ class Objective:
         if loss == "cross_entropy":
             function, classes = F.cross_entropy, out_features
         elif loss == "mse":
-            function, classes = _mse, None
+            function, classes = mse, None
         elif callable(loss):
             function, classes = loss, None
         else:
@@ -50,5 +50,6 @@ class Objective:
         return cls(function, metric_for(metric, loss), classes)
 
 
-def _mse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def mse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The mean squared error of ``loss="mse"`` (targets shaped like the output)."""
     return F.mse_loss(output, target.view_as(output))

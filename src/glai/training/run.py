@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -19,12 +20,13 @@ from glai.nn.monitor import StructureCheck, StructureMonitor
 from glai.nn.switching import freeze_structures, glai_blocks, unwrapped
 from glai.training.config import FitConfig, auto_batch_size
 from glai.training.distributed import data_parallel, sum_over_processes, world
-from glai.training.fit_data import FitData
+from glai.training.fit_data import Batch, FitData
 from glai.training.history import EpochRecord, History
 from glai.training.lbfgs import AUTO_MAX_SAMPLES, CHUNK, lbfgs_epoch, make_lbfgs
-from glai.training.objective import Objective
+from glai.training.objective import Objective, mse
 from glai.training.phase import Phase
 from glai.training.quantitative import STRATEGIES, QuantitativeStrategy
+from glai.training.ridge import ridge_output
 
 VALIDATION_BATCH = 4096
 
@@ -78,6 +80,11 @@ class TrainingRun:
         self.seed = seed
         self.shard = world()
         self.final_solver = self._final_solver()
+        if config.ridge_output and objective.classes is None and objective.loss is not mse:
+            raise ValueError(
+                "ridge_output=True fits the output layer to the targets: it needs "
+                "loss='cross_entropy' or loss='mse', not a loss function of one's own"
+            )
         self.start = time.perf_counter()
 
     def _final_solver(self) -> str:
@@ -141,6 +148,10 @@ class TrainingRun:
             self._prepare_quantitative(directory)
         self.phase, self.phase_epochs = Phase.QUANTITATIVE, 0
         self.start_phase()
+        if self.config.ridge_output:
+            trained = self.strategy.module if self.strategy is not None else self.model
+            penalty = self.config.weight_decay
+            ridge_output(trained, self._output, self._full_passes, self.objective.classes, penalty)
 
     def start_phase(self) -> None:
         """A fresh optimiser (and schedule) over what trains in the current phase."""
@@ -177,11 +188,10 @@ class TrainingRun:
         self.module.train()
         strategy = self.strategy
         data = strategy.data if strategy is not None else self.train
-        masks = strategy.train_masks if strategy is not None else None
         if self.lbfgs:
             loss = lbfgs_epoch(
                 self.optimizer,
-                lambda: data.batches(CHUNK, False, None, self.device, masks, self.dtype),
+                self._full_passes,
                 self._loss,
                 len(data),
                 self.config.weight_decay,
@@ -189,6 +199,7 @@ class TrainingRun:
             if strategy is not None:
                 strategy.end_epoch()
             return (loss, None) if math.isfinite(loss) else (math.nan, 1)
+        masks = strategy.train_masks if strategy is not None else None
         batches = data.batches(
             self.batch_size, True, self.generator, self.device, masks, self.dtype, self.shard
         )
@@ -214,12 +225,23 @@ class TrainingRun:
             self.scheduler.step()
         return loss.detach() * len(y)
 
+    def _full_passes(self) -> Iterator[Batch]:
+        """One pass over the whole training data of the current phase, in order, in chunks
+        of :data:`CHUNK` rows (with the cached masks, if any)."""
+        strategy = self.strategy
+        data = strategy.data if strategy is not None else self.train
+        masks = strategy.train_masks if strategy is not None else None
+        return data.batches(CHUNK, False, None, self.device, masks, self.dtype)
+
+    def _output(self, x: torch.Tensor, masks: tuple[torch.Tensor, ...] | None) -> torch.Tensor:
+        """The network's output on a batch, as the current phase computes it."""
+        return self.forward_model(x) if masks is None else self.forward_model(x, masks=masks)
+
     def _loss(
         self, x: torch.Tensor, y: torch.Tensor, masks: tuple[torch.Tensor, ...] | None
     ) -> torch.Tensor:
         """The mean loss of one batch."""
-        output = self.forward_model(x) if masks is None else self.forward_model(x, masks=masks)
-        return self.objective.loss(output, y)
+        return self.objective.loss(self._output(x, masks), y)
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float | None, float | None]:
@@ -263,6 +285,7 @@ class TrainingRun:
             "weight_decay": config.weight_decay,
             "quantitative": config.quantitative,
             "solver": self.final_solver,
+            "ridge_output": config.ridge_output,
         }
 
     def state_dict(self) -> dict:

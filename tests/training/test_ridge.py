@@ -1,0 +1,136 @@
+"""ridge_output=True: at the switch the output layer is the ridge solution on its inputs."""
+
+import pytest
+import torch
+from torch import nn
+
+from glai import GLAI, MLP, Callback, StructureMonitor, fit
+from problems import small_problem
+
+
+class OutputAtSwitch(Callback):
+    """The output layer's inputs on ``x`` and its weights, right after the switch."""
+
+    def __init__(self, layer_of, x):
+        self.layer_of, self.x, self.seen = layer_of, x, {}
+
+    def on_switch(self, model, epoch):
+        layer = self.layer_of(model)
+        found = []
+        hook = layer.register_forward_pre_hook(lambda module, inputs: found.append(inputs[0]))
+        model.eval()
+        with torch.no_grad():
+            model(self.x)
+        model.train()
+        hook.remove()
+        self.seen = {"inputs": found[0].double(), "weight": layer.weight.detach().clone()}
+        self.seen["bias"] = layer.bias.detach().clone()
+
+
+def ridge(features, targets, alpha):
+    """scikit-learn's Ridge (intercept not penalised): coefficients and intercept."""
+    from sklearn.linear_model import Ridge
+
+    model = Ridge(alpha=alpha).fit(features.numpy(), targets.numpy())
+    return torch.from_numpy(model.coef_), torch.from_numpy(model.intercept_)
+
+
+def regression(n=300):
+    x = torch.randn(n, 6)
+    return x, (x[:, :1] * 2 - x[:, 1:2].relu() + 0.1 * torch.randn(n, 1))
+
+
+@pytest.mark.parametrize(
+    ("build", "layer_of"),
+    [
+        (lambda: GLAI(6, [16, 8], 1), lambda m: m.paths[-1]),
+        (lambda: MLP(6, 16, 1), lambda m: m[-1]),
+    ],
+    ids=["glai", "mlp-control"],
+)
+def test_the_output_layer_is_the_ridge_solution_for_mse(build, layer_of):
+    train, val = regression(), regression(100)
+    snapshot = OutputAtSwitch(layer_of, train[0])
+    fit(
+        build(),
+        train,
+        val,
+        loss="mse",
+        epochs=1,
+        seed=0,
+        weight_decay=1e-2,
+        ridge_output=True,
+        monitor=StructureMonitor.after(2),
+        callbacks=[snapshot],
+    )
+    weight, bias = ridge(snapshot.seen["inputs"], train[1].double(), alpha=1e-2 * len(train[1]))
+    assert torch.allclose(snapshot.seen["weight"].double(), weight, atol=1e-4)
+    assert torch.allclose(snapshot.seen["bias"].double(), bias, atol=1e-4)
+
+
+def test_classes_are_fitted_as_centred_one_hot_rows():
+    train, val = small_problem(), small_problem(100)
+    snapshot = OutputAtSwitch(lambda m: m.paths[-1], train[0])
+    fit(
+        GLAI(6, 16, 3),
+        train,
+        val,
+        epochs=1,
+        seed=0,
+        ridge_output=True,
+        monitor=StructureMonitor.after(2),
+        callbacks=[snapshot],
+    )
+    targets = torch.nn.functional.one_hot(train[1], 3).double() - 1 / 3
+    weight, bias = ridge(snapshot.seen["inputs"], targets, alpha=1e-3 * len(train[1]))
+    assert torch.allclose(snapshot.seen["weight"].double(), weight, atol=1e-4)
+    assert torch.allclose(snapshot.seen["bias"].double(), bias, atol=1e-4)
+
+
+def test_without_it_the_output_layer_keeps_the_structural_weights():
+    train, val = regression(), regression(100)
+    structural = {}
+
+    class Before(Callback):
+        def on_epoch_end(self, model, record):
+            if not model.frozen:
+                structural["weight"] = model.structure[-1].weight.detach().clone()
+
+    snapshot = OutputAtSwitch(lambda m: m.paths[-1], train[0])
+    settings = {"loss": "mse", "epochs": 1, "seed": 0, "monitor": StructureMonitor.after(2)}
+    fit(GLAI(6, 16, 1), train, val, callbacks=[Before(), snapshot], **settings)
+    assert torch.equal(snapshot.seen["weight"], structural["weight"])
+
+
+def test_a_loss_of_ones_own_is_refused():
+    def loss(output, target):
+        return (output[:, 0] - target).abs().mean()
+
+    with pytest.raises(ValueError, match="ridge_output=True fits the output layer"):
+        fit(GLAI(6, 16, 1), regression(), loss=loss, ridge_output=True, epochs=1)
+
+
+class TwoTokens(nn.Module):
+    """A GLAI applied to two tokens per sample, their outputs summed."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = GLAI(3, 8, 3)
+
+    def forward(self, x):
+        return self.block(x.view(len(x), 2, 3)).sum(1)
+
+
+def test_an_output_layer_with_several_rows_per_sample_is_refused():
+    train, val = small_problem(), small_problem(100)
+    with pytest.raises(TypeError, match="one output row per sample"):
+        fit(
+            TwoTokens(),
+            train,
+            val,
+            epochs=1,
+            seed=0,
+            ridge_output=True,
+            max_structural_epochs=1,
+            min_structural_steps=1,
+        )
