@@ -84,6 +84,7 @@ class _GLAIEstimator(BaseEstimator):
         weight_decay: float = DEFAULTS["weight_decay"],
         early_stopping: int | None = DEFAULTS["early_stopping"],
         early_stopping_on: str = DEFAULTS["early_stopping_on"],
+        early_stopping_tol: float = DEFAULTS["early_stopping_tol"],
         threshold: float = DEFAULTS["threshold"],
         patience: int = DEFAULTS["patience"],
         max_structural_epochs: int = DEFAULTS["max_structural_epochs"],

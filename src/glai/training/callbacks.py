@@ -71,19 +71,25 @@ class ProgressBar(Callback):
 
 class BestWeights(Callback):
     """Keep a copy of the weights of the best validation epoch of the final phase (the
-    epoch of the switch included) and restore them when training ends.
+    epoch of the switch included) and restore them when training ends; count the epochs
+    since the last improvement by more than ``tol`` (what :class:`EarlyStopping` reads).
 
     Args:
         metric: the run's validation metric.
         on_loss: judge epochs by their validation loss instead of ``metric``.
+        tol: an improvement resets the count only if it beats the value of the last one
+            that did by this fraction of it (``0``: any improvement). The best weights
+            follow every improvement.
     """
 
-    def __init__(self, metric: Metric, on_loss: bool = False) -> None:
+    def __init__(self, metric: Metric, on_loss: bool = False, tol: float = 0.0) -> None:
         self.metric = LOSS if on_loss else metric
         self.field = "val_loss" if on_loss else "val_metric"
+        self.tol = tol
         self.epoch: int | None = None
         self.value: float | None = None
         self.state: dict[str, torch.Tensor] | None = None
+        self.mark: float | None = None  # the value of the last improvement by tol
         self.stale_epochs = 0
         self._switched_at: int | None = None
 
@@ -96,8 +102,11 @@ class BestWeights(Callback):
         if not final or value is None:
             return
         if self.metric.better(value, self.value):
-            self.epoch, self.value, self.stale_epochs = record.epoch, value, 0
+            self.epoch, self.value = record.epoch, value
             self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        mark = self.mark
+        if mark is None or self.metric.better(value, self.metric.relaxed(mark, -self.tol)):
+            self.mark, self.stale_epochs = value, 0
         else:
             self.stale_epochs += 1
 
@@ -111,17 +120,18 @@ class BestWeights(Callback):
             "epoch": self.epoch,
             "value": self.value,
             "state": self.state,
+            "mark": self.mark,
             "stale_epochs": self.stale_epochs,
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.epoch, self.value = state["epoch"], state["value"]
-        self.state, self.stale_epochs = state["state"], state["stale_epochs"]
+        self.epoch, self.value, self.state = state["epoch"], state["value"], state["state"]
+        self.mark, self.stale_epochs = state["mark"], state["stale_epochs"]
 
 
 class EarlyStopping(Callback):
-    """Stop the run after ``patience`` final-phase epochs without a better validation
-    metric than the best one (as counted by ``best``)."""
+    """Stop the run after ``patience`` final-phase epochs without an improvement (as
+    ``best`` counts them: by more than its ``tol``)."""
 
     def __init__(self, run: TrainingRun, best: BestWeights, patience: int) -> None:
         self.run, self.best, self.patience = run, best, patience

@@ -87,6 +87,11 @@ class FitConfig:
             improving while the model does, even on a few dozen validation samples) or
             ``"metric"`` (the run's metric, e.g. accuracy, which plateaus on small
             validation sets and stops training early).
+        early_stopping_tol: an epoch restarts early stopping's count only if its value
+            beats the last one that did by this fraction of it (1% by default: a phase
+            whose validation loss creeps down by a fraction of a percent per epoch stops
+            instead of running all ``epochs``); the best weights follow every
+            improvement. ``0`` counts any improvement.
         validation_fraction: when no validation data are given, the share of the training
             data held out for validation and early stopping (stratified by class where it
             can be); ``0`` trains on everything, for all ``epochs``.
@@ -134,6 +139,10 @@ class FitConfig:
         default="loss",
         metadata=_about("validation value for best weights and stopping", STOPPING_CRITERIA),
     )
+    early_stopping_tol: float = field(
+        default=1e-2,
+        metadata=_about("relative improvement that restarts early stopping's count"),
+    )
     validation_fraction: float = field(
         default=0.1, metadata=_about("share held out for validation when no val is given")
     )
@@ -176,6 +185,9 @@ class FitConfig:
             )
         if self.seed is not None and (isinstance(self.seed, bool) or not _is_int(self.seed)):
             raise TypeError(f"seed must be an int or None, got {self.seed!r}")
+        tol = self.early_stopping_tol
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1:
+            raise ValueError(f"early_stopping_tol must be a number in [0, 1), got {tol!r}")
         fraction = self.validation_fraction
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
             raise TypeError(f"validation_fraction must be a number, got {fraction!r}")

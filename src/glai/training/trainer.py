@@ -134,12 +134,15 @@ class Trainer:
     ) -> History:
         """Train on ``train`` (validating on ``val``); see :func:`glai.fit`."""
         run = self.start(train, val, monitor, checkpoint_dir, resume)
-        best = BestWeights(self.objective.metric, self.config.early_stopping_on == "loss")
+        config = self.config
+        best = BestWeights(
+            self.objective.metric, config.early_stopping_on == "loss", config.early_stopping_tol
+        )
         if self._resumed_best is not None:
             best.load_state_dict(self._resumed_best)
-        self.callbacks = [ProgressBar(self.config.progress, len(run.history)), *callbacks, best]
-        if self.config.early_stopping is not None:
-            self.callbacks.append(EarlyStopping(run, best, self.config.early_stopping))
+        self.callbacks = [ProgressBar(config.progress, len(run.history)), *callbacks, best]
+        if config.early_stopping is not None:
+            self.callbacks.append(EarlyStopping(run, best, config.early_stopping))
         if checkpoint_dir is not None:
             self.callbacks.append(Checkpointing(run, best, checkpoint_dir))
         self._notify("on_train_begin", self.model)
