@@ -21,10 +21,10 @@ from glai_bench.panel_models import GLAI_DEFAULTS, torch_models
 from glai_bench.protocol import environment, write_report
 
 SOLVERS = {
-    "L-BFGS (default)": {},
-    "L-BFGS from a ridge output layer": {"ridge_output": True},
-    "Adam at a tenth of the structural rate": {"solver": "minibatch"},
-    "Adam at the structural rate": {"solver": "minibatch", "lr": 1e-3},
+    "L-BFGS from the ridge output layer (default)": {},
+    "L-BFGS from the structural output layer": {"output_start": "structural"},
+    "Adam at a tenth of the structural rate, from the ridge": {"solver": "minibatch"},
+    "Adam at the structural rate, from the ridge": {"solver": "minibatch", "lr": 1e-3},
 }
 """The configurations compared: fit settings applied to every torch model."""
 

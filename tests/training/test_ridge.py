@@ -1,4 +1,4 @@
-"""ridge_output=True: at the switch the output layer is the ridge solution on its inputs."""
+"""output_start: the final phase starts from the output layer's ridge solution."""
 
 import pytest
 import torch
@@ -7,14 +7,19 @@ from torch import nn
 from glai import GLAI, MLP, Callback, StructureMonitor, fit
 from problems import small_problem
 
+AT_RATE_ZERO = {"epochs": 1, "solver": "minibatch", "lr": 0.0, "seed": 0}
 
-class OutputAtSwitch(Callback):
-    """The output layer's inputs on ``x`` and its weights, right after the switch."""
+
+class FirstFinalEpoch(Callback):
+    """The output layer's inputs on ``x`` and its weights after the first epoch of the
+    final phase (trained at a learning rate of 0: the weights it started from)."""
 
     def __init__(self, layer_of, x):
         self.layer_of, self.x, self.seen = layer_of, x, {}
 
-    def on_switch(self, model, epoch):
+    def on_epoch_end(self, model, record):
+        if record.phase != "quantitative":
+            return
         layer = self.layer_of(model)
         found = []
         hook = layer.register_forward_pre_hook(lambda module, inputs: found.append(inputs[0]))
@@ -50,18 +55,17 @@ def regression(n=300):
 )
 def test_the_output_layer_is_the_ridge_solution_for_mse(build, layer_of):
     train, val = regression(), regression(100)
-    snapshot = OutputAtSwitch(layer_of, train[0])
+    snapshot = FirstFinalEpoch(layer_of, train[0])
     fit(
         build(),
         train,
         val,
         loss="mse",
-        epochs=1,
-        seed=0,
         weight_decay=1e-2,
-        ridge_output=True,
+        output_start="ridge",
         monitor=StructureMonitor.after(2),
         callbacks=[snapshot],
+        **AT_RATE_ZERO,
     )
     weight, bias = ridge(snapshot.seen["inputs"], train[1].double(), alpha=1e-2 * len(train[1]))
     assert torch.allclose(snapshot.seen["weight"].double(), weight, atol=1e-4)
@@ -70,16 +74,15 @@ def test_the_output_layer_is_the_ridge_solution_for_mse(build, layer_of):
 
 def test_classes_are_fitted_as_centred_one_hot_rows():
     train, val = small_problem(), small_problem(100)
-    snapshot = OutputAtSwitch(lambda m: m.paths[-1], train[0])
+    snapshot = FirstFinalEpoch(lambda m: m.paths[-1], train[0])
     fit(
         GLAI(6, 16, 3),
         train,
         val,
-        epochs=1,
-        seed=0,
-        ridge_output=True,
+        output_start="ridge",
         monitor=StructureMonitor.after(2),
         callbacks=[snapshot],
+        **AT_RATE_ZERO,
     )
     targets = torch.nn.functional.one_hot(train[1], 3).double() - 1 / 3
     weight, bias = ridge(snapshot.seen["inputs"], targets, alpha=1e-3 * len(train[1]))
@@ -87,7 +90,7 @@ def test_classes_are_fitted_as_centred_one_hot_rows():
     assert torch.allclose(snapshot.seen["bias"].double(), bias, atol=1e-4)
 
 
-def test_without_it_the_output_layer_keeps_the_structural_weights():
+def test_structural_keeps_the_output_layer_the_structure_left():
     train, val = regression(), regression(100)
     structural = {}
 
@@ -96,18 +99,77 @@ def test_without_it_the_output_layer_keeps_the_structural_weights():
             if not model.frozen:
                 structural["weight"] = model.structure[-1].weight.detach().clone()
 
-    snapshot = OutputAtSwitch(lambda m: m.paths[-1], train[0])
-    settings = {"loss": "mse", "epochs": 1, "seed": 0, "monitor": StructureMonitor.after(2)}
-    fit(GLAI(6, 16, 1), train, val, callbacks=[Before(), snapshot], **settings)
+    snapshot = FirstFinalEpoch(lambda m: m.paths[-1], train[0])
+    settings = {"loss": "mse", "monitor": StructureMonitor.after(2), **AT_RATE_ZERO}
+    fit(
+        GLAI(6, 16, 1),
+        train,
+        val,
+        callbacks=[Before(), snapshot],
+        output_start="structural",
+        **settings,
+    )
     assert torch.equal(snapshot.seen["weight"], structural["weight"])
+
+
+def absolute_error(output, target):
+    return (output - target).abs().mean()
+
+
+@pytest.mark.parametrize(
+    ("build", "loss", "ridge"),
+    [
+        (lambda: GLAI(6, 16, 1), "mse", True),
+        (lambda: GLAI(6, 16, 1), absolute_error, False),  # a loss of one's own: as it was
+        (lambda: nn.Sequential(nn.Linear(6, 8), nn.ReLU(), GLAI(8, 16, 1)), "mse", False),
+    ],
+    ids=["glai", "own-loss", "network-around-a-block"],
+)
+def test_auto_starts_from_the_ridge_for_a_head_with_a_named_loss(build, loss, ridge):
+    train, val = regression(), regression(100)
+    model = build()
+    block = model if isinstance(model, GLAI) else model[2]
+    structural = {}
+
+    class Before(Callback):
+        def on_switch(self, model, epoch):
+            structural["weight"] = block.paths[-1].weight.detach().clone()
+
+    snapshot = FirstFinalEpoch(lambda m: block.paths[-1], train[0])
+    settings = {"monitor": StructureMonitor.after(2), **AT_RATE_ZERO}
+    fit(model, train, val, loss=loss, callbacks=[Before(), snapshot], **settings)
+    assert torch.equal(snapshot.seen["weight"], structural["weight"]) is not ridge
+
+
+def test_the_switch_epoch_keeps_the_weights_its_validation_judged():
+    train, val = regression(), regression(100)
+    outputs = {}
+
+    class AtSwitch(Callback):
+        def on_switch(self, model, epoch):
+            outputs["structure"] = model.structure[-1].weight.detach().clone()
+            outputs["paths"] = model.paths[-1].weight.detach().clone()
+
+    monitor = StructureMonitor.after(2)
+    fit(
+        GLAI(6, 16, 1),
+        train,
+        val,
+        loss="mse",
+        output_start="ridge",
+        monitor=monitor,
+        callbacks=[AtSwitch()],
+        **AT_RATE_ZERO,
+    )
+    assert torch.equal(outputs["paths"], outputs["structure"])  # the ridge comes after
 
 
 def test_a_loss_of_ones_own_is_refused():
     def loss(output, target):
         return (output[:, 0] - target).abs().mean()
 
-    with pytest.raises(ValueError, match="ridge_output=True fits the output layer"):
-        fit(GLAI(6, 16, 1), regression(), loss=loss, ridge_output=True, epochs=1)
+    with pytest.raises(ValueError, match="output_start='ridge' fits the output layer"):
+        fit(GLAI(6, 16, 1), regression(), loss=loss, output_start="ridge", epochs=1)
 
 
 class TwoTokens(nn.Module):
@@ -130,7 +192,7 @@ def test_an_output_layer_with_several_rows_per_sample_is_refused():
             val,
             epochs=1,
             seed=0,
-            ridge_output=True,
+            output_start="ridge",
             max_structural_epochs=1,
             min_structural_steps=1,
         )

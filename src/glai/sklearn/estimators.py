@@ -79,7 +79,7 @@ class _GLAIEstimator(BaseEstimator):
         schedule: str = DEFAULTS["schedule"],
         quantitative: str = DEFAULTS["quantitative"],
         solver: str = DEFAULTS["solver"],
-        ridge_output: bool = DEFAULTS["ridge_output"],
+        output_start: str = DEFAULTS["output_start"],
         optimizer: str | OptimizerFactory = DEFAULTS["optimizer"],
         weight_decay: float = DEFAULTS["weight_decay"],
         early_stopping: int | None = DEFAULTS["early_stopping"],

@@ -32,6 +32,7 @@ OPTIMIZERS: dict[str, OptimizerFactory] = {
 }
 SCHEDULES = ("constant", "cosine")
 SOLVERS = ("auto", "minibatch", "lbfgs")
+OUTPUT_STARTS = ("auto", "ridge", "structural")
 STOPPING_CRITERIA = ("loss", "metric")
 QUANTITATIVE_MODES = tuple(STRATEGIES)
 
@@ -70,11 +71,13 @@ class FitConfig:
             :data:`glai.training.lbfgs.AUTO_MAX_SAMPLES` training samples after a
             structural phase, else minibatch. A model trained in one phase, or a network
             holding GLAI blocks, uses L-BFGS only when asked by name.
-        ridge_output: at the switch, set the output layer to the ridge solution (penalty
-            ``weight_decay``) on the inputs it receives from the frozen network, instead
-            of the weights the structural phase left: the exact optimum of that layer for
-            ``loss="mse"``, a fit to centred one-hot targets for cross-entropy (needs one
-            of those two losses).
+        output_start: what the output layer starts the final phase from after a switch:
+            ``"ridge"``, its ridge solution (penalty ``weight_decay``) on the inputs it
+            receives from the frozen network (the exact optimum of that layer for
+            ``loss="mse"``, a fit to centred one-hot targets for cross-entropy; needs one
+            of those two losses); ``"structural"``, the weights the structural phase
+            left; or ``"auto"`` (the default): ridge for a :class:`glai.GLAI` (or a
+            :class:`glai.MLP` control) trained with cross-entropy or mse, else structural.
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory
             ``(params, lr, weight_decay) -> Optimizer``; a fresh one starts each minibatch
             phase.
@@ -123,9 +126,12 @@ class FitConfig:
         default="auto",
         metadata=_about("final-phase solver (auto: L-BFGS on small tensor data)", SOLVERS),
     )
-    ridge_output: bool = field(
-        default=False,
-        metadata=_about("at the switch, set the output layer to its ridge solution"),
+    output_start: str = field(
+        default="auto",
+        metadata=_about(
+            "output layer after a switch (auto: ridge for a GLAI with cross-entropy or mse)",
+            OUTPUT_STARTS,
+        ),
     )
     optimizer: str | OptimizerFactory = field(
         default="adam", metadata=_about("minibatch optimiser", tuple(OPTIMIZERS))
@@ -173,6 +179,10 @@ class FitConfig:
             )
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+        if self.output_start not in OUTPUT_STARTS:
+            raise ValueError(
+                f"output_start must be one of {OUTPUT_STARTS}, got {self.output_start!r}"
+            )
         if self.early_stopping_on not in STOPPING_CRITERIA:
             raise ValueError(
                 f"early_stopping_on must be one of {STOPPING_CRITERIA}, "
@@ -193,9 +203,8 @@ class FitConfig:
             raise TypeError(f"validation_fraction must be a number, got {fraction!r}")
         if not 0 <= fraction < 1:
             raise ValueError(f"validation_fraction must be in [0, 1), got {fraction!r}")
-        for name in ("ridge_output", "progress"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if not isinstance(self.progress, bool):
+            raise TypeError(f"progress must be a bool, got {self.progress!r}")
         if self.device is not None and not isinstance(self.device, (str, torch.device)):
             raise TypeError(f"device must be a str, a torch.device or None, got {self.device!r}")
         if not isinstance(self.switch, SwitchRule):

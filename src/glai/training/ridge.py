@@ -1,4 +1,4 @@
-"""A closed-form start for the output layer at the switch (``ridge_output=True``).
+"""A closed-form start for the output layer at the switch (``output_start="ridge"``).
 
 Once the structure is frozen, the hidden features that reach the output layer depend only
 on the layers before it, and for a squared loss the best output layer given them is a
@@ -73,7 +73,7 @@ def _normal_equations(
         features = _inputs_of(layer, forward, x, masks).double()
         if len(features) != len(y):
             raise TypeError(
-                "ridge_output=True needs one output row per sample: the output layer "
+                "output_start='ridge' needs one output row per sample: the output layer "
                 f"received {len(features)} rows for {len(y)} samples"
             )
         if layer.bias is not None:
@@ -101,7 +101,7 @@ def _output_layer(module: nn.Module, forward: Forward, batch: Batch) -> nn.Linea
             hook.remove()
     if not called:
         raise TypeError(
-            f"ridge_output=True found no trainable nn.Linear that {type(module).__name__} calls"
+            f"output_start='ridge' found no trainable nn.Linear that {type(module).__name__} calls"
         )
     return called[-1]
 

@@ -80,11 +80,7 @@ class TrainingRun:
         self.seed = seed
         self.shard = world()
         self.final_solver = self._final_solver()
-        if config.ridge_output and objective.classes is None and objective.loss is not mse:
-            raise ValueError(
-                "ridge_output=True fits the output layer to the targets: it needs "
-                "loss='cross_entropy' or loss='mse', not a loss function of one's own"
-            )
+        self.ridge_start = self._ridge_start()
         self.start = time.perf_counter()
 
     def _final_solver(self) -> str:
@@ -104,6 +100,20 @@ class TrainingRun:
                 "use solver='minibatch'"
             )
         return solver
+
+    def _ridge_start(self) -> bool:
+        """Whether the final phase after a switch starts from the ridge output layer (see
+        :attr:`FitConfig.output_start`)."""
+        start = self.config.output_start
+        named_loss = self.objective.classes is not None or self.objective.loss is mse
+        if start == "auto":
+            return named_loss and isinstance(self.module, (GLAI, MLP))
+        if start == "ridge" and not named_loss:
+            raise ValueError(
+                "output_start='ridge' fits the output layer to the targets: it needs "
+                "loss='cross_entropy' or loss='mse', not a loss function of one's own"
+            )
+        return start == "ridge"
 
     @property
     def lbfgs(self) -> bool:
@@ -148,10 +158,6 @@ class TrainingRun:
             self._prepare_quantitative(directory)
         self.phase, self.phase_epochs = Phase.QUANTITATIVE, 0
         self.start_phase()
-        if self.config.ridge_output:
-            trained = self.strategy.module if self.strategy is not None else self.model
-            penalty = self.config.weight_decay
-            ridge_output(trained, self._output, self._full_passes, self.objective.classes, penalty)
 
     def start_phase(self) -> None:
         """A fresh optimiser (and schedule) over what trains in the current phase."""
@@ -184,6 +190,12 @@ class TrainingRun:
     def train_epoch(self) -> tuple[float, int | None]:
         """One pass over the training data: (mean loss, first step whose loss was not
         finite, or None). Losses stay on the device until the end of the epoch."""
+        if self.ridge_start and self.phase_epochs == 0 and self.history.switch_epoch:
+            # the first epoch after a switch starts from the ridge output layer (not the
+            # switch itself: the switch epoch's weights are the ones its validation judged)
+            trained = self.strategy.module if self.strategy is not None else self.model
+            penalty = self.config.weight_decay
+            ridge_output(trained, self._output, self._full_passes, self.objective.classes, penalty)
         self.phase_epochs += 1
         self.module.train()
         strategy = self.strategy
@@ -285,7 +297,7 @@ class TrainingRun:
             "weight_decay": config.weight_decay,
             "quantitative": config.quantitative,
             "solver": self.final_solver,
-            "ridge_output": config.ridge_output,
+            "ridge_start": self.ridge_start,
         }
 
     def state_dict(self) -> dict:
