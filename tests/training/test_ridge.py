@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+import glai.training.run
 from glai import GLAI, MLP, Callback, StructureMonitor, fit
 from problems import small_problem
 
@@ -117,28 +118,23 @@ def absolute_error(output, target):
 
 
 @pytest.mark.parametrize(
-    ("build", "loss", "ridge"),
+    ("build", "settings", "ridge"),
     [
-        (lambda: GLAI(6, 16, 1), "mse", True),
-        (lambda: GLAI(6, 16, 1), absolute_error, False),  # a loss of one's own: as it was
-        (lambda: nn.Sequential(nn.Linear(6, 8), nn.ReLU(), GLAI(8, 16, 1)), "mse", False),
+        (lambda: GLAI(6, 16, 1), {}, True),  # L-BFGS after the switch
+        (lambda: GLAI(6, 16, 1), {"loss": absolute_error}, False),  # a loss of one's own
+        (lambda: GLAI(6, 16, 1), {"solver": "minibatch"}, False),  # Adam after the switch
+        (lambda: GLAI(6, 16, 1), {"solver": "minibatch", "output_start": "ridge"}, True),
+        (lambda: nn.Sequential(nn.Linear(6, 8), nn.ReLU(), GLAI(8, 16, 1)), {}, False),
     ],
-    ids=["glai", "own-loss", "network-around-a-block"],
+    ids=["lbfgs", "own-loss", "adam", "adam-by-name", "network-around-a-block"],
 )
-def test_auto_starts_from_the_ridge_for_a_head_with_a_named_loss(build, loss, ridge):
+def test_auto_starts_from_the_ridge_where_lbfgs_follows(build, settings, ridge, monkeypatch):
+    calls = []
+    monkeypatch.setattr(glai.training.run, "ridge_output", lambda *args: calls.append(args))
     train, val = regression(), regression(100)
-    model = build()
-    block = model if isinstance(model, GLAI) else model[2]
-    structural = {}
-
-    class Before(Callback):
-        def on_switch(self, model, epoch):
-            structural["weight"] = block.paths[-1].weight.detach().clone()
-
-    snapshot = FirstFinalEpoch(lambda m: block.paths[-1], train[0])
-    settings = {"monitor": StructureMonitor.after(2), **AT_RATE_ZERO}
-    fit(model, train, val, loss=loss, callbacks=[Before(), snapshot], **settings)
-    assert torch.equal(snapshot.seen["weight"], structural["weight"]) is not ridge
+    options = {"loss": "mse", "epochs": 1, "seed": 0, **settings}
+    fit(build(), train, val, monitor=StructureMonitor.after(2), **options)
+    assert len(calls) == int(ridge)
 
 
 def test_the_switch_epoch_keeps_the_weights_its_validation_judged():

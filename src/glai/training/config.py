@@ -76,8 +76,10 @@ class FitConfig:
             receives from the frozen network (the exact optimum of that layer for
             ``loss="mse"``, a fit to centred one-hot targets for cross-entropy; needs one
             of those two losses); ``"structural"``, the weights the structural phase
-            left; or ``"auto"`` (the default): ridge for a :class:`glai.GLAI` (or a
-            :class:`glai.MLP` control) trained with cross-entropy or mse, else structural.
+            left; or ``"auto"`` (the default): ridge where the final phase trains by
+            L-BFGS (see ``solver``) with cross-entropy or mse, else structural. (Under
+            Adam at a tenth of the rate, a cross-entropy head started from ridge logits,
+            which are small, took longer to fit and ended less accurate on the panel.)
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a factory
             ``(params, lr, weight_decay) -> Optimizer``; a fresh one starts each minibatch
             phase.
@@ -129,7 +131,7 @@ class FitConfig:
     output_start: str = field(
         default="auto",
         metadata=_about(
-            "output layer after a switch (auto: ridge for a GLAI with cross-entropy or mse)",
+            "output layer after a switch (auto: ridge before L-BFGS, with cross-entropy or mse)",
             OUTPUT_STARTS,
         ),
     )

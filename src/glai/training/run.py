@@ -106,8 +106,8 @@ class TrainingRun:
         :attr:`FitConfig.output_start`)."""
         start = self.config.output_start
         named_loss = self.objective.classes is not None or self.objective.loss is mse
-        if start == "auto":
-            return named_loss and isinstance(self.module, (GLAI, MLP))
+        if start == "auto":  # L-BFGS rescales a ridge start at once; Adam at lr/10 does not
+            return named_loss and self.final_solver == "lbfgs"
         if start == "ridge" and not named_loss:
             raise ValueError(
                 "output_start='ridge' fits the output layer to the targets: it needs "
