@@ -26,6 +26,11 @@ EXPECTED_FAILED = {
         "weighted and repeated rows split into different validation sets, and float32 "
         "training agrees only to its rounding (see tests/sklearn/test_sample_weights.py)"
     ),
+    "check_methods_subset_invariance": (
+        "float32 matrix products over batches of different sizes agree only to float32 "
+        "rounding: a row predicted within a subset can differ from the same row predicted "
+        "within the whole set by about 1e-7, the check's tolerance"
+    ),
 }
 
 

@@ -16,13 +16,10 @@ from torch import nn
 
 from glai.training.fit_data import Batch
 
-Forward = Callable[[torch.Tensor, tuple | None], torch.Tensor]
-
 
 @torch.no_grad()
 def ridge_output(
     module: nn.Module,
-    forward: Forward,
     batches: Callable[[], Iterator[Batch]],
     classes: int | None,
     penalty: float,
@@ -33,8 +30,10 @@ def ridge_output(
     trains. Its bias, if any, is fitted and not penalised.
 
     Args:
-        module: the network (a :class:`glai.GLAI` after the switch, or an MLP).
-        forward: ``(x, masks) -> output`` of the network as the final phase calls it.
+        module: the network as the final phase trains it (a :class:`glai.GLAI` after the
+            switch, an MLP, a row-space strategy's module), not a ``torch.compile``
+            wrapper (its hooks would not run); called as ``module(x)``, or
+            ``module(x, masks=masks)`` with cached masks.
         batches: a fresh pass over the training data, ``(x, y, masks)``.
         classes: the number of classes for cross-entropy targets (class indices, fitted
             as centred one-hot rows), or ``None`` for regression targets.
@@ -46,8 +45,8 @@ def ridge_output(
     was_training = module.training
     module.eval()  # no dropout, no BatchNorm statistics updated by these passes
     try:
-        layer = _output_layer(module, forward, next(batches()))
-        gram, rhs, samples = _normal_equations(layer, forward, batches, classes)
+        layer = _output_layer(module, next(batches()))
+        gram, rhs, samples = _normal_equations(module, layer, batches, classes)
     finally:
         module.train(was_training)
     regulariser = torch.eye(len(gram), dtype=gram.dtype, device=gram.device) * penalty * samples
@@ -63,14 +62,14 @@ def ridge_output(
 
 
 def _normal_equations(
-    layer: nn.Linear, forward: Forward, batches: Callable[[], Iterator[Batch]], classes
+    module: nn.Module, layer: nn.Linear, batches: Callable[[], Iterator[Batch]], classes
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """``(F^T F, F^T Y, n)`` over the training data, ``F`` the layer's inputs (with a
     column of ones for its bias) and ``Y`` the targets, in float64."""
     gram = rhs = None
     samples = 0
     for x, y, masks in batches():
-        features = _inputs_of(layer, forward, x, masks).double()
+        features = _inputs_of(module, layer, x, masks).double()
         if len(features) != len(y):
             raise TypeError(
                 "output_start='ridge' needs one output row per sample: the output layer "
@@ -85,7 +84,11 @@ def _normal_equations(
     return gram, rhs, samples
 
 
-def _output_layer(module: nn.Module, forward: Forward, batch: Batch) -> nn.Linear:
+def _forward(module: nn.Module, x: torch.Tensor, masks: tuple | None) -> torch.Tensor:
+    return module(x) if masks is None else module(x, masks=masks)
+
+
+def _output_layer(module: nn.Module, batch: Batch) -> nn.Linear:
     """The last ``nn.Linear`` called in a forward pass whose weight trains."""
     called: list[nn.Linear] = []
     hooks = [
@@ -95,7 +98,7 @@ def _output_layer(module: nn.Module, forward: Forward, batch: Batch) -> nn.Linea
     ]
     try:
         x, _, masks = batch
-        forward(x, masks)
+        _forward(module, x, masks)
     finally:
         for hook in hooks:
             hook.remove()
@@ -106,12 +109,12 @@ def _output_layer(module: nn.Module, forward: Forward, batch: Batch) -> nn.Linea
     return called[-1]
 
 
-def _inputs_of(layer: nn.Linear, forward: Forward, x: torch.Tensor, masks) -> torch.Tensor:
+def _inputs_of(module: nn.Module, layer: nn.Linear, x: torch.Tensor, masks) -> torch.Tensor:
     """What ``layer`` receives when the network runs on ``x``, flattened to rows."""
     found: list[torch.Tensor] = []
     hook = layer.register_forward_pre_hook(lambda module, inputs: found.append(inputs[0]))
     try:
-        forward(x, masks)
+        _forward(module, x, masks)
     finally:
         hook.remove()
     return found[-1].reshape(-1, layer.in_features)

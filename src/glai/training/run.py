@@ -195,7 +195,8 @@ class TrainingRun:
             # switch itself: the switch epoch's weights are the ones its validation judged)
             trained = self.strategy.module if self.strategy is not None else self.model
             penalty = self.config.weight_decay
-            ridge_output(trained, self._output, self._full_passes, self.objective.classes, penalty)
+            classes = self.objective.classes
+            ridge_output(unwrapped(trained), self._full_passes, classes, penalty)
         self.phase_epochs += 1
         self.module.train()
         strategy = self.strategy
@@ -245,15 +246,12 @@ class TrainingRun:
         masks = strategy.train_masks if strategy is not None else None
         return data.batches(CHUNK, False, None, self.device, masks, self.dtype)
 
-    def _output(self, x: torch.Tensor, masks: tuple[torch.Tensor, ...] | None) -> torch.Tensor:
-        """The network's output on a batch, as the current phase computes it."""
-        return self.forward_model(x) if masks is None else self.forward_model(x, masks=masks)
-
     def _loss(
         self, x: torch.Tensor, y: torch.Tensor, masks: tuple[torch.Tensor, ...] | None
     ) -> torch.Tensor:
         """The mean loss of one batch."""
-        return self.objective.loss(self._output(x, masks), y)
+        output = self.forward_model(x) if masks is None else self.forward_model(x, masks=masks)
+        return self.objective.loss(output, y)
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float | None, float | None]:
