@@ -24,6 +24,10 @@ SOLVERS = {
     "L-BFGS from the ridge output layer (default)": {},
     "L-BFGS from the structural output layer": {"output_start": "structural"},
     "Adam at a tenth of the structural rate": {"solver": "minibatch"},
+    "Adam at a tenth of the structural rate, constant": {
+        "solver": "minibatch",
+        "schedule": "constant",
+    },
     "Adam at the structural rate": {"solver": "minibatch", "lr": 1e-3},
 }
 """The configurations compared: fit settings applied to every torch model (under Adam the
