@@ -65,8 +65,8 @@ def test_the_sample_value_is_valid_and_not_the_default(item):
 @pytest.mark.parametrize("item", FIELDS, ids=NAMES)
 def test_fit_takes_the_setting(item, problem):
     train, val = problem
-    quick = {"epochs": 1, "max_structural_epochs": 1, "batch_size": 16, "probe_size": 16}
-    settings = {**quick, item.name: other_value(item)}
+    quick = {"epochs": 2, "max_structural_epochs": 1, "batch_size": 16, "probe_size": 16}
+    settings = {**quick, "solver": "minibatch", item.name: other_value(item)}
     history = glai.fit(GLAI(8, 4, 2), train, val, **settings)
     assert len(history.records) >= 1
 

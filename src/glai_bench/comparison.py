@@ -87,8 +87,8 @@ def warm_up(
     checked = tuple(part[:WARM_UP_SAMPLES] for part in val)
     for candidate in candidates:
         short = {"epochs": 1}
-        if "monitor" in candidate.fit_options:
-            short["monitor"] = StructureMonitor.after(1)
+        if "monitor" in candidate.fit_options:  # one epoch of each phase
+            short = {"epochs": 2, "monitor": StructureMonitor.after(1)}
         candidate.train(first, checked, seed=0, **short)
 
 

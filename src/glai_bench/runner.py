@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from glai_bench.bench_features import cache_dir
+from glai_bench.faults import FAULTS_FULL, FAULTS_QUICK, run_faults
 from glai_bench.fewshot import run_fewshot
+from glai_bench.fuzz import run_fuzz
 from glai_bench.panel import PANEL_FULL, PANEL_QUICK, PANEL_SMALL, run_panel
 from glai_bench.panel_solvers import run_solver_study
 from glai_bench.perf import run_perf
@@ -36,6 +38,17 @@ def _panel_solvers(budget: Budget, cache: Path, out: Path, root: object, progres
     return run_solver_study(panel_budget, cache, out, root, progress)
 
 
+def _faults(budget: Budget, cache: Path, out: Path, root: object, progress: bool) -> dict:
+    return run_faults(FAULTS_QUICK if budget is QUICK else FAULTS_FULL, out, progress)
+
+
+def _fuzz(budget: Budget, cache: Path, out: Path, root: object, progress: bool) -> dict:
+    return run_fuzz(FUZZ_QUICK if budget is QUICK else FUZZ_FULL, out)
+
+
+FUZZ_FULL, FUZZ_QUICK = 2_000, 40
+"""Cases drawn by ``glai bench fuzz``, full and quick."""
+
 SETTINGS = {
     "panel": _panel,
     "panel-small": _panel_small,
@@ -47,6 +60,8 @@ SETTINGS = {
     "perf": _perf,
     "variants": run_variants,
     "transformer": run_transformer,
+    "faults": _faults,
+    "fuzz": _fuzz,
 }
 ALL_SETTINGS = tuple(name for name in SETTINGS if name != "panel-small")  # a subset of panel
 
@@ -61,7 +76,8 @@ def run_bench(
 ) -> str:
     """Run the named settings (``panel``, ``panel-small`` (the panel's small tasks, not in
     :data:`ALL_SETTINGS`), ``panel-solvers`` (the final-phase solvers on them), ``head``,
-    ``ssl``, ``fewshot``, ``pixels``, ``perf``, ``variants``, ``transformer``).
+    ``ssl``, ``fewshot``, ``pixels``, ``perf``, ``variants``, ``transformer``, ``faults``
+    (runs killed and resumed), ``fuzz`` (random settings and malformed data)).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and

@@ -204,7 +204,7 @@ def transformer_candidates(
     single = {**shared, "epochs": plan.epochs}
     two_phase = {
         **shared,
-        "epochs": plan.epochs - half,
+        "epochs": plan.epochs,
         "monitor": StructureMonitor(max_structural_epochs=half, min_structural_steps=1),
     }
     specs = [

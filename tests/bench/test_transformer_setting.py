@@ -87,7 +87,7 @@ def test_step_timer_counts_the_steps_of_each_phase():
         callbacks=[timer],
         max_structural_epochs=2,
         min_structural_steps=1,
-        epochs=2,
+        epochs=4,
         early_stopping=None,
         batch_size=10,
         solver="minibatch",

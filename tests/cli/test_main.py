@@ -40,6 +40,7 @@ def test_fit_predict_inspect_round_trip(table, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "hidden features: [16]" in text
     assert "path norms, layer 0" in text
+    assert "structural phase:" in text and "quantitative phase:" in text
 
 
 def test_npz_regression_to_stdout(tmp_path, capsys):
@@ -67,6 +68,8 @@ def test_inspect_json(table, tmp_path, capsys):
     description = json.loads(capsys.readouterr().out)
     assert description["kind"] == "GLAI"
     assert description["frozen"] is True
+    assert [phase["phase"] for phase in description["phases"]] == ["structural", "quantitative"]
+    assert sum(phase["epochs"] for phase in description["phases"]) == description["epochs"]
 
 
 def write(tmp_path, name, content):
@@ -154,6 +157,7 @@ def test_generated_flags_reach_the_saved_estimator(table, tmp_path, capsys):
     _, npz_path = table
     model = tmp_path / "m.safetensors"
     flags = ["--schedule", "constant", "--optimizer", "sgd", "--no-relative", "--lr", "none"]
+    flags += ["--solver", "minibatch"]  # the schedule applies to a minibatch final phase
     assert main(["fit", str(npz_path), "--out", str(model), *FAST, *flags, "--verbose"]) == 0
     params = load_estimator(model)[-1].get_params()  # after the standardisation
     assert params["schedule"] == "constant" and params["optimizer"] == "sgd"

@@ -143,13 +143,3 @@ def test_cached_masks_with_batch_norm_and_views(hidden):
     index = torch.tensor([0, 11, 4])
     assert all(torch.equal(a, b) for a, b in zip(cache[index], model.masks(x[index])))
     assert torch.equal(model(x[index], masks=cache[index]), model(x[index]))
-
-
-def test_mask_cache_can_stay_on_disk(tmp_path):
-    model = GLAI(5, [9, 4], 2).freeze_structure()
-    x = torch.randn(30, 5)
-    cache = MaskCache.build(model, x)
-    cache.save(tmp_path / "masks.pt")
-    mapped = MaskCache.load(tmp_path / "masks.pt", mmap=True)
-    index = torch.tensor([2, 7, 29])
-    assert all(torch.equal(a, b) for a, b in zip(mapped[index], cache[index]))

@@ -154,7 +154,7 @@ def test_fit_trains_a_token_model_and_switches_every_layer():
         structural_lr=1e-2,
         max_structural_epochs=3,
         min_structural_steps=1,
-        epochs=3,
+        epochs=6,
         batch_size=32,
         seed=0,
     )

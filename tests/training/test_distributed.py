@@ -21,6 +21,13 @@ def data():
 def train(quantitative: str) -> dict:
     torch.manual_seed(0)
     model = glai.GLAI(16, [12, 8], 2)
+    validated = [0]  # rows this process evaluated (forward calls in eval mode)
+
+    def count(module, args, kwargs):
+        if not module.training:
+            validated[0] += len(args[0])
+
+    model.register_forward_pre_hook(count, with_kwargs=True)
     train_set, val_set = data()
     history = glai.fit(
         model,
@@ -38,6 +45,8 @@ def train(quantitative: str) -> dict:
         "state": model.state_dict(),
         "losses": history.column("train_loss"),
         "switch": history.switch_epoch,
+        "val_losses": history.column("val_loss"),
+        "validated": validated[0],
     }
 
 
@@ -86,6 +95,17 @@ def test_each_of_two_processes_matches_one_process(runs, rank):
         torch.tensor(single["losses"]),
         rtol=1e-5,
         atol=1e-6,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rank", [0, 1])
+def test_each_process_validates_its_share_and_all_see_the_whole(runs, rank):
+    single, results = runs
+    assert single["validated"] == 40 * 4  # 40 validation rows, 4 epochs
+    assert results[rank]["validated"] == single["validated"] // 2
+    torch.testing.assert_close(
+        torch.tensor(results[rank]["val_losses"]), torch.tensor(single["val_losses"])
     )
 
 

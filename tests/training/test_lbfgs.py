@@ -5,6 +5,7 @@ import torch
 from torch.utils.data import Dataset
 
 from glai import GLAI, MLP, StructureMonitor, fit
+from glai.training import plan as plan_module
 from glai.training import run as run_module
 from glai.training.lbfgs import AUTO_MAX_SAMPLES, ITERATIONS_PER_EPOCH
 from problems import small_problem
@@ -23,7 +24,7 @@ class Pairs(Dataset):
         return self.x[index], self.y[index]
 
 
-def two_phase(model, train, epochs=3, structural_epochs=2, **settings):
+def two_phase(model, train, epochs=5, structural_epochs=2, **settings):
     torch.manual_seed(0)
     return fit(
         model,
@@ -51,7 +52,7 @@ def test_auto_takes_minibatch_for_a_single_phase_and_for_datasets():
 
 
 def test_auto_takes_minibatch_above_its_size_limit(monkeypatch):
-    monkeypatch.setattr(run_module, "AUTO_MAX_SAMPLES", 100)
+    monkeypatch.setattr(plan_module, "AUTO_MAX_SAMPLES", 100)
     assert AUTO_MAX_SAMPLES > 200
     history = two_phase(GLAI(6, 8, 3), small_problem(200))
     assert history[-1].lr != 1.0
@@ -66,7 +67,7 @@ def test_lbfgs_needs_tensor_data_and_one_process(monkeypatch):
     x, y = small_problem()
     with pytest.raises(ValueError, match="tensors"):
         two_phase(GLAI(6, 8, 3), Pairs(x, y), solver="lbfgs")
-    monkeypatch.setattr(run_module, "world", lambda: (0, 2))
+    monkeypatch.setattr(run_module, "world", lambda: (0, 2))  # the run reads its shard
     with pytest.raises(ValueError, match="one process"):
         two_phase(GLAI(6, 8, 3), (x, y), solver="lbfgs")
 
@@ -82,7 +83,7 @@ def test_an_epoch_is_a_few_iterations_on_the_whole_training_set():
         calls.append(len(target))
         return torch.nn.functional.cross_entropy(output, target)
 
-    history = two_phase(model, (x, y), 1, 1, loss=loss, weight_decay=0.0)
+    history = two_phase(model, (x, y), 2, 1, loss=loss, weight_decay=0.0)
     structural_calls = calls.index(300)  # batches of 30 (auto batch size) before
     assert set(calls[:structural_calls]) == {30}
     lbfgs_calls = calls[structural_calls:]
@@ -96,7 +97,7 @@ def test_weight_decay_is_the_l2_penalty_of_the_loss():
     norms = []
     for decay in (0.0, 1.0):
         model = GLAI(6, 16, 3)
-        two_phase(model, (x, y), 5, 1, weight_decay=decay, solver="lbfgs")
+        two_phase(model, (x, y), 6, 1, weight_decay=decay, solver="lbfgs")
         norms.append(sum(float(p.detach().pow(2).sum()) for p in model.paths.parameters()))
     assert norms[1] < 0.5 * norms[0]
 

@@ -35,11 +35,12 @@ def test_every_block_switches_and_its_paths_train(build):
         model,
         train,
         val,
-        epochs=3,
+        epochs=5,
         seed=0,
         max_structural_epochs=2,
         min_structural_steps=1,
         lr=1e-2,
+        solver="minibatch",
     )
     assert history.switch_epoch == 2
     assert history.column("phase") == ["structural"] * 2 + ["quantitative"] * 3
@@ -100,11 +101,11 @@ def test_the_compiled_model_is_saved_without_the_wrapper_prefix(tmp_path):
     fit(
         model,
         small_problem(),
-        epochs=1,
+        epochs=2,
         seed=0,
         max_structural_epochs=1,
         min_structural_steps=1,
         checkpoint_dir=tmp_path,
     )
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
-    assert set(state["model"]) == set(model._orig_mod.state_dict())
+    assert set(state["run"]["model"]) == set(model._orig_mod.state_dict())

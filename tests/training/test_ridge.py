@@ -8,7 +8,7 @@ import glai.training.run
 from glai import GLAI, MLP, Callback, StructureMonitor, fit
 from problems import small_problem
 
-AT_RATE_ZERO = {"epochs": 1, "solver": "minibatch", "lr": 0.0, "seed": 0}
+AT_RATE_ZERO = {"epochs": 3, "solver": "minibatch", "lr": 0.0, "seed": 0}
 
 
 class FirstFinalEpoch(Callback):
@@ -132,7 +132,7 @@ def test_auto_starts_from_the_ridge_where_lbfgs_follows(build, settings, ridge, 
     calls = []
     monkeypatch.setattr(glai.training.run, "ridge_output", lambda *args: calls.append(args))
     train, val = regression(), regression(100)
-    options = {"loss": "mse", "epochs": 1, "seed": 0, **settings}
+    options = {"loss": "mse", "epochs": 3, "seed": 0, **settings}
     fit(build(), train, val, monitor=StructureMonitor.after(2), **options)
     assert len(calls) == int(ridge)
 
@@ -186,7 +186,7 @@ def test_an_output_layer_with_several_rows_per_sample_is_refused():
             TwoTokens(),
             train,
             val,
-            epochs=1,
+            epochs=2,
             seed=0,
             output_start="ridge",
             max_structural_epochs=1,

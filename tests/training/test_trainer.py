@@ -47,7 +47,7 @@ def test_history_describes_both_phases():
 def test_fit_tells_the_monitor_its_steps_and_validation_losses():
     train, val = small_problem(), small_problem(100)
     monitor = StructureMonitor.after(3)
-    history = fit(GLAI(6, 16, 3), train, val, epochs=1, batch_size=32, seed=0, monitor=monitor)
+    history = fit(GLAI(6, 16, 3), train, val, epochs=4, batch_size=32, seed=0, monitor=monitor)
     structural = [r for r in history if r.phase == "structural"]
     assert [check.steps for check in monitor.checks_] == [7, 7, 7]  # 200 samples by 32
     assert [check.val_loss for check in monitor.checks_] == [r.val_loss for r in structural]
@@ -61,7 +61,7 @@ def test_a_structure_that_only_overfits_switches_on_the_plateau(on_plateau):
     monitor = StructureMonitor(
         threshold=0.0, max_structural_epochs=30, switch_on_plateau=on_plateau
     )
-    history = fit(GLAI(6, 32, 3), train, val, epochs=1, seed=0, monitor=monitor)
+    history = fit(GLAI(6, 32, 3), train, val, epochs=31, seed=0, monitor=monitor)
     if on_plateau:
         assert history.switch_epoch < 30
         assert monitor.stale_checks == monitor.rule.patience
@@ -137,9 +137,7 @@ def test_regression_with_mse():
     x = torch.randn(300, 4)
     y = x @ torch.tensor([1.0, -2.0, 0.5, 0.0]) + torch.relu(x[:, 0])
     model = GLAI(4, 32, 1)
-    history = fit(
-        model, (x[:240], y[:240]), (x[240:], y[240:]), loss="mse", seed=0, epochs=40, lr=1e-2
-    )
+    history = fit(model, (x[:240], y[:240]), (x[240:], y[240:]), loss="mse", seed=0, epochs=40)
     assert history.metric == "loss"
     assert not history.greater_is_better
     assert history.best_metric < 0.1 * float(y.var())
@@ -201,7 +199,7 @@ def test_a_plain_mlp_with_a_monitor_gets_the_two_phase_schedule():
         model,
         train,
         val,
-        epochs=3,
+        epochs=5,
         seed=0,
         structural_lr=0.01,
         lr=0.001,
@@ -312,7 +310,7 @@ def test_callbacks_see_every_hook():
     fit(
         GLAI(6, 8, 3),
         small_problem(),
-        epochs=1,
+        epochs=2,
         seed=0,
         callbacks=[Recorder()],
         monitor=StructureMonitor(max_structural_epochs=1, min_structural_steps=1),
@@ -329,7 +327,7 @@ def test_default_lr_is_a_tenth_after_a_structural_phase():
     history = fit(
         GLAI(6, 8, 3),
         small_problem(),
-        epochs=1,
+        epochs=2,
         seed=0,
         structural_lr=0.02,
         schedule="constant",

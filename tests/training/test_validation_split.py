@@ -88,7 +88,7 @@ def test_a_resumed_run_without_a_seed_keeps_its_split(tmp_path):
             checkpoint_dir=tmp_path,
             callbacks=[StopInSecondEpoch()],
         )
-    seed = read_checkpoint(tmp_path)["seed"]
+    seed = read_checkpoint(tmp_path)["run"]["random"]["seed"]
     torch.manual_seed(0)
     resumed = fit(MLP(6, 8, 3), (x, y), epochs=3, checkpoint_dir=tmp_path, resume=True)
     torch.manual_seed(0)

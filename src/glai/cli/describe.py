@@ -10,6 +10,7 @@ from glai.io.models import load, read_info
 from glai.nn.block import GLAI
 from glai.nn.parameters import count_parameters
 from glai.nn.pruning import path_norms
+from glai.training.history import History
 
 
 def describe_model_file(path: str | os.PathLike) -> dict:
@@ -19,8 +20,10 @@ def describe_model_file(path: str | os.PathLike) -> dict:
     ``trainable_parameters``, ``frozen``, ``estimator``, ``standardized`` (whether its
     inputs are scaled) and ``feature_names`` (if saved by
     :func:`glai.sklearn.save_estimator`), ``epochs``, ``switch_epoch``,
-    ``best_epoch``, ``best_metric``, ``metric``, and for a GLAI ``path_norms``: per hidden
-    layer the min, median and max path norm and the share of units under 1% of the max.
+    ``best_epoch``, ``best_metric``, ``metric``, ``phases`` (per phase that ran: its
+    epochs, solver and plan, see :meth:`glai.History.phases`), and for a GLAI
+    ``path_norms``: per hidden layer the min, median and max path norm and the share of
+    units under 1% of the max.
     """
     model = load(path)
     info = read_info(path)["info"]
@@ -43,6 +46,7 @@ def describe_model_file(path: str | os.PathLike) -> dict:
         "best_epoch": best_epoch,
         "metric": history.get("metric"),
         "best_metric": records[best_epoch - 1]["val_metric"] if best_epoch else None,
+        "phases": History.from_dict(history).phases() if records else None,
     }
     if isinstance(model, GLAI):
         description["path_norms"] = [_norm_summary(norms) for norms in path_norms(model)]
@@ -70,6 +74,9 @@ def format_description(description: dict) -> str:
                     f"{summary['median']:.4g}, max {summary['max']:.4g}, "
                     f"{100 * summary['under_1_percent_of_max']:.1f}% of units under 1% of max"
                 )
+        elif key == "phases" and value:
+            for phase in value:
+                lines.append(f"{phase['phase']} phase: {phase['epochs']} epochs, {phase['plan']}")
         elif key == "feature_names" and value is not None:
             lines.append(f"feature names: {', '.join(value)}")
         elif value is not None:

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import pickle
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
 from glai.guards import check_features, check_positive_int
-from glai.io.atomic import write_atomic
 from glai.nn.block import GLAI
 from glai.nn.mlp import MLP
 
 _BITS = 8
-FORMAT = "glai-masks-1"
 
 
 def pack_bits(mask: torch.Tensor) -> torch.Tensor:
@@ -78,10 +73,17 @@ class MaskCache(Dataset):
         widths: the hidden widths.
         sample_shape: the leading shape of one sample's masks, ``()`` for inputs
             (n, in_features), ``(views,)`` for inputs (n, views, in_features).
+        fingerprint: what the masks were computed from (see
+            :func:`glai.nn.fingerprint.fingerprint`: the structure and the inputs), or
+            ``None`` when not recorded; a cache is reused only for the same fingerprint.
     """
 
     def __init__(
-        self, packed: Sequence[torch.Tensor], widths: Sequence[int], sample_shape: tuple = ()
+        self,
+        packed: Sequence[torch.Tensor],
+        widths: Sequence[int],
+        sample_shape: tuple = (),
+        fingerprint: str | None = None,
     ) -> None:
         if len(packed) != len(widths):
             raise ValueError(f"got {len(packed)} packed layers for {len(widths)} widths")
@@ -99,6 +101,7 @@ class MaskCache(Dataset):
         self.packed = tuple(packed)
         self.widths = tuple(widths)
         self.sample_shape = tuple(sample_shape)
+        self.fingerprint = fingerprint
 
     @classmethod
     @torch.no_grad()
@@ -107,8 +110,8 @@ class MaskCache(Dataset):
         model: GLAI,
         inputs: torch.Tensor | Dataset,
         batch_size: int = 4096,
-        progress: bool = False,
         first_products: torch.Tensor | None = None,
+        fingerprint: str | None = None,
     ) -> MaskCache:
         """Compute and pack the masks of ``model`` for every input, a batch at a time.
 
@@ -119,10 +122,10 @@ class MaskCache(Dataset):
             inputs: (n_samples, in_features) tensor, or a Dataset whose items are ``x`` or
                 ``(x, ...)``.
             batch_size: samples per batch.
-            progress: show a progress bar.
             first_products: ``inputs @ W_1^T`` for the structure's first weight ``W_1``,
                 if already computed (row-space training computes it): the masks start from
                 it, and that product is not computed twice.
+            fingerprint: what the masks are computed from, recorded on the cache.
         """
         check_positive_int(batch_size, "batch_size")
         device = model.structure[0].weight.device
@@ -140,48 +143,14 @@ class MaskCache(Dataset):
         if first_products is not None:
             batches = first_products.split(batch_size)
             masks_of = functools.partial(_masks_from_first_products, model.structure)
-        total = -(-len(inputs) // batch_size)
         packed: list[list[torch.Tensor]] = [[] for _ in model.hidden_features]
         sample_shape = ()
-        for batch in tqdm(batches, total=total, disable=not progress, desc="masks"):
+        for batch in batches:
             for layer, mask in zip(packed, masks_of(batch.to(device, non_blocking=True))):
                 sample_shape = tuple(mask.shape[1:-1])
                 layer.append(pack_bits(mask.reshape(len(mask), -1)))
-        return cls([torch.cat(layer) for layer in packed], model.hidden_features, sample_shape)
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the packed masks to ``path``, tagged :data:`FORMAT`, atomically
-        (:func:`glai.io.atomic.write_atomic`)."""
-        state = {
-            "format": FORMAT,
-            "packed": [p.cpu() for p in self.packed],
-            "widths": list(self.widths),
-            "sample_shape": list(self.sample_shape),
-        }
-        write_atomic(path, lambda handle: torch.save(state, handle))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, mmap: bool = False) -> MaskCache:
-        """Read a cache written by :meth:`save`; with ``mmap`` the packed masks stay in the
-        file and are read as batches ask for them.
-
-        Raises:
-            ValueError: the file is unreadable, or its format tag is not :data:`FORMAT`.
-        """
-        try:
-            state = torch.load(path, weights_only=True, mmap=mmap)
-        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
-            raise ValueError(f"{path} is not a readable glai mask cache ({error})") from error
-        tag = state.get("format") if isinstance(state, dict) else None
-        if tag != FORMAT:
-            found = repr(tag) if isinstance(state, dict) else f"a {type(state).__name__}"
-            raise ValueError(
-                f"{path} is not a glai mask cache: expected format tag {FORMAT!r}, found {found}"
-            )
-        try:
-            return cls(state["packed"], state["widths"], tuple(state["sample_shape"]))
-        except (KeyError, TypeError) as error:
-            raise ValueError(f"{path} is not a readable glai mask cache ({error})") from error
+        layers = [torch.cat(layer) for layer in packed]
+        return cls(layers, model.hidden_features, sample_shape, fingerprint)
 
     def __len__(self) -> int:
         return len(self.packed[0])
@@ -199,9 +168,8 @@ class MaskCache(Dataset):
         """A copy of the cache on ``device`` (``self`` if already there)."""
         if torch.device(device) == self.device:
             return self
-        return MaskCache(
-            [layer.to(device) for layer in self.packed], self.widths, self.sample_shape
-        )
+        packed = [layer.to(device) for layer in self.packed]
+        return MaskCache(packed, self.widths, self.sample_shape, self.fingerprint)
 
     def __getitem__(self, index: int | slice | torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Boolean masks of the samples at ``index`` (see :meth:`get`).

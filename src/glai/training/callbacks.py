@@ -47,13 +47,21 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over epochs (when ``enabled``), and one log line per epoch."""
+    """A tqdm bar over epochs (when ``enabled``), one log line per epoch, and the plan of
+    each phase as it starts."""
 
-    def __init__(self, enabled: bool, initial: int = 0) -> None:
+    def __init__(self, enabled: bool, run: TrainingRun) -> None:
+        self.run = run
+        initial = len(run.history)
         self.bar = tqdm(disable=not enabled, desc="glai.fit", unit="epoch", initial=initial)
 
+    def on_train_begin(self, model: nn.Module) -> None:
+        self._announce()
+
     def on_epoch_end(self, model: nn.Module, record: EpochRecord) -> None:
-        summary = {"phase": str(record.phase), "loss": f"{record.train_loss:.4f}"}
+        plan = self.run.plans[Phase(record.phase)]
+        summary = {"phase": str(record.phase), "plan": plan.brief()}
+        summary["loss"] = f"{record.train_loss:.4f}"
         if record.val_metric is not None:
             summary["val"] = f"{record.val_metric:.4f}"
         if record.pattern_change is not None:
@@ -64,51 +72,55 @@ class ProgressBar(Callback):
 
     def on_switch(self, model: nn.Module, epoch: int) -> None:
         logger.info("structure frozen after epoch %d", epoch)
+        self._announce()
+
+    def _announce(self) -> None:
+        plan = self.run.plan
+        logger.info("%s (%s)", plan.describe(), "; ".join(plan.reasons))
 
     def on_train_end(self, model: nn.Module, history: History) -> None:
         self.bar.close()
 
 
-class BestWeights(Callback):
-    """Keep a copy of the weights of the best validation epoch of the final phase (the
-    epoch of the switch included) and restore them when training ends; count the epochs
-    since the last improvement by more than ``tol`` (what :class:`EarlyStopping` reads).
+class ValidationWatcher(Callback):
+    """Reads the validation value that judges epochs (loss or metric) from the switch
+    epoch on: the base of :class:`BestWeights` and :class:`EarlyStopping`.
 
     Args:
         metric: the run's validation metric.
         on_loss: judge epochs by their validation loss instead of ``metric``.
-        tol: an improvement resets the count only if it beats the value of the last one
-            that did by this fraction of it (``0``: any improvement). The best weights
-            follow every improvement.
     """
 
-    def __init__(self, metric: Metric, on_loss: bool = False, tol: float = 0.0) -> None:
+    def __init__(self, metric: Metric, on_loss: bool = False) -> None:
         self.metric = LOSS if on_loss else metric
         self.field = "val_loss" if on_loss else "val_metric"
-        self.tol = tol
+        self.switched_at: int | None = None
+
+    def on_switch(self, model: nn.Module, epoch: int) -> None:
+        self.switched_at = epoch
+
+    def judged(self, record: EpochRecord) -> float | None:
+        """The record's value, if it is an epoch of the final phase (or the switch epoch)
+        with one; else ``None``."""
+        final = record.phase is not Phase.STRUCTURAL or record.epoch == self.switched_at
+        return getattr(record, self.field) if final else None
+
+
+class BestWeights(ValidationWatcher):
+    """Keep a copy of the weights of the best validation epoch of the final phase (the
+    epoch of the switch included) and restore them when training ends."""
+
+    def __init__(self, metric: Metric, on_loss: bool = False) -> None:
+        super().__init__(metric, on_loss)
         self.epoch: int | None = None
         self.value: float | None = None
         self.state: dict[str, torch.Tensor] | None = None
-        self.mark: float | None = None  # the value of the last improvement by tol
-        self.stale_epochs = 0
-        self._switched_at: int | None = None
-
-    def on_switch(self, model: nn.Module, epoch: int) -> None:
-        self._switched_at = epoch
 
     def on_epoch_complete(self, model: nn.Module, record: EpochRecord) -> None:
-        final = record.phase is not Phase.STRUCTURAL or record.epoch == self._switched_at
-        value = getattr(record, self.field)
-        if not final or value is None:
-            return
-        if self.metric.better(value, self.value):
+        value = self.judged(record)
+        if value is not None and self.metric.better(value, self.value):
             self.epoch, self.value = record.epoch, value
             self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        mark = self.mark
-        if mark is None or self.metric.better(value, self.metric.relaxed(mark, -self.tol)):
-            self.mark, self.stale_epochs = value, 0
-        else:
-            self.stale_epochs += 1
 
     def on_train_end(self, model: nn.Module, history: History) -> None:
         if self.state is not None:
@@ -116,40 +128,61 @@ class BestWeights(Callback):
             history.best_epoch = self.epoch
 
     def state_dict(self) -> dict:
-        return {
-            "epoch": self.epoch,
-            "value": self.value,
-            "state": self.state,
-            "mark": self.mark,
-            "stale_epochs": self.stale_epochs,
-        }
+        return {"epoch": self.epoch, "value": self.value, "state": self.state}
 
     def load_state_dict(self, state: dict) -> None:
         self.epoch, self.value, self.state = state["epoch"], state["value"], state["state"]
-        self.mark, self.stale_epochs = state["mark"], state["stale_epochs"]
 
 
-class EarlyStopping(Callback):
-    """Stop the run after ``patience`` final-phase epochs without an improvement (as
-    ``best`` counts them: by more than its ``tol``)."""
+class EarlyStopping(ValidationWatcher):
+    """Stop the run after ``patience`` final-phase epochs without an improvement by more
+    than ``tol`` of the value of the last one that counted (``0``: any improvement).
 
-    def __init__(self, run: TrainingRun, best: BestWeights, patience: int) -> None:
-        self.run, self.best, self.patience = run, best, patience
+    Args:
+        run: the run to stop.
+        metric, on_loss: see :class:`ValidationWatcher`.
+        patience: epochs without such an improvement before stopping.
+        tol: the relative improvement that restarts the count.
+    """
+
+    def __init__(
+        self, run: TrainingRun, metric: Metric, on_loss: bool, patience: int, tol: float
+    ) -> None:
+        super().__init__(metric, on_loss)
+        self.run, self.patience, self.tol = run, patience, tol
+        self.mark: float | None = None  # the value of the last improvement by tol
+        self.stale_epochs = 0
 
     def on_epoch_complete(self, model: nn.Module, record: EpochRecord) -> None:
-        if record.phase is not Phase.STRUCTURAL and self.best.stale_epochs >= self.patience:
+        value = self.judged(record)
+        if value is None:
+            return
+        if self.metric.beats(value, self.mark, self.tol):
+            self.mark, self.stale_epochs = value, 0
+        else:
+            self.stale_epochs += 1
+        if record.phase is not Phase.STRUCTURAL and self.stale_epochs >= self.patience:
             self.run.stopped = True
+
+    def state_dict(self) -> dict:
+        return {"mark": self.mark, "stale_epochs": self.stale_epochs}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.mark, self.stale_epochs = state["mark"], state["stale_epochs"]
 
 
 class Checkpointing(Callback):
     """Write the run's whole state to ``directory`` after every epoch (on the main
-    process), so that :func:`glai.fit` with ``resume=True`` continues it."""
+    process), so that :func:`glai.fit` with ``resume=True`` continues it: the run's
+    pieces and every callback in ``stateful`` by name."""
 
-    def __init__(self, run: TrainingRun, best: BestWeights, directory: str | os.PathLike):
-        self.run, self.best, self.directory = run, best, directory
+    def __init__(
+        self, run: TrainingRun, stateful: dict[str, Callback], directory: str | os.PathLike
+    ) -> None:
+        self.run, self.stateful, self.directory = run, stateful, directory
 
     def on_epoch_complete(self, model: nn.Module, record: EpochRecord) -> None:
         if is_main_process():
-            write_checkpoint(
-                self.directory, {**self.run.state_dict(), "best": self.best.state_dict()}
-            )
+            pieces = {name: part.state_dict() for name, part in self.stateful.items()}
+            state = {"identity": self.run.identity(), "run": self.run.state_dict(), **pieces}
+            write_checkpoint(self.directory, state)

@@ -10,12 +10,38 @@ import torch
 
 from glai.io.atomic import write_atomic
 
-FORMAT = "glai-checkpoint-1"
+FORMAT = "glai-checkpoint-2"
+"""The format tag (version 2: a set of pieces, each with its own state)."""
 FILE_NAME = "checkpoint.pt"
 
 
 def checkpoint_path(directory: str | os.PathLike) -> Path:
     return Path(directory) / FILE_NAME
+
+
+def check_unused(directory: str | os.PathLike) -> None:
+    """Refuse a checkpoint directory that holds an earlier run's files, for a run that
+    does not resume: its checkpoint or mask caches are never mixed into a new run.
+
+    Raises:
+        FileExistsError: ``directory`` holds a checkpoint or a mask cache.
+        NotADirectoryError: ``directory`` is a file.
+    """
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"checkpoint_dir {path} is a file, not a directory")
+    if not path.is_dir():
+        return
+    found = sorted(p.name for p in path.iterdir() if p.name == FILE_NAME or _is_mask_file(p))
+    if found:
+        raise FileExistsError(
+            f"checkpoint_dir {path} holds {', '.join(found)} from an earlier run: pass "
+            "resume=True to continue that run, or write into another (or an empty) directory"
+        )
+
+
+def _is_mask_file(path: Path) -> bool:
+    return path.name.startswith("masks-") and path.suffix == ".pt"
 
 
 def write_checkpoint(directory: str | os.PathLike, state: dict) -> None:

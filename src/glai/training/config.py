@@ -30,7 +30,7 @@ OPTIMIZERS: dict[str, OptimizerFactory] = {
         params, lr, momentum=0.9, weight_decay=weight_decay
     ),
 }
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "plateau")
 SOLVERS = ("auto", "minibatch", "lbfgs")
 OUTPUT_STARTS = ("auto", "ridge", "structural")
 STOPPING_CRITERIA = ("loss", "metric")
@@ -47,7 +47,11 @@ class FitConfig:
     """The settings of :func:`glai.fit`; every default of the library's training lives here.
 
     Attributes:
-        epochs: maximum epochs of the final phase (quantitative, or the only one).
+        epochs: maximum epochs of the whole run, both phases together (as
+            ``max_iter`` in scikit-learn). The structural phase ends at the latest when
+            one epoch of the budget is left (a budget of 1 trains one structural epoch and
+            switches); the history says which phase ran how many epochs, by which solver
+            (:meth:`glai.History.phases`).
         batch_size: training batch size; ``None`` (the default) takes
             :func:`auto_batch_size` of the training data: 128, or less on small data so
             that every epoch has at least 10 optimiser steps.
@@ -55,7 +59,10 @@ class FitConfig:
             a structural phase or for a frozen GLAI (the paths start from a trained
             network), and ``structural_lr`` for single-phase training.
         structural_lr: learning rate of the structural phase (constant).
-        schedule: final-phase schedule: ``"cosine"`` (to 0 over ``epochs``) or
+        schedule: final-phase schedule: ``"cosine"`` (to 0 over the epochs left of the
+            budget when the phase starts), ``"plateau"`` (divided by 10 whenever the
+            validation loss has not improved by ``early_stopping_tol`` for 2 epochs;
+            constant without validation data) or
             ``"constant"``.
         quantitative: how the paths train after the switch, a name from
             :data:`glai.training.quantitative.STRATEGIES`: ``"full"`` (every path weight,
@@ -107,7 +114,7 @@ class FitConfig:
         progress: show a progress bar over epochs.
     """
 
-    epochs: int = field(default=100, metadata=_about("maximum epochs of the final phase"))
+    epochs: int = field(default=100, metadata=_about("maximum epochs, both phases together"))
     batch_size: int | None = field(
         default=None, metadata=_about("training batch size (none: 128, less on small data)")
     )

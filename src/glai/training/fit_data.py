@@ -12,6 +12,10 @@ from glai.guards import check_features, check_finite, check_same_length
 from glai.nn.mask_cache import MaskCache
 
 Data = tuple[torch.Tensor, torch.Tensor] | Dataset
+
+DEVICE_COPY_LIMIT = 1 << 30
+"""Bytes of training inputs up to which :func:`glai.fit` copies them to the device at once;
+larger inputs stay where they are (memory-mapped ones on disk) and move batch by batch."""
 Batch = tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...] | None]
 
 
@@ -44,10 +48,19 @@ class FitData:
         return len(self.inputs) if self.fixed else len(self.dataset)
 
     def to(self, device: torch.device) -> FitData:
-        if not self.fixed:
+        """The data on ``device``, copied there at once when the inputs take at most
+        :data:`DEVICE_COPY_LIMIT` bytes; larger ones (a memory-mapped array, say) stay
+        where they are, and :meth:`batches` moves each batch as it is used."""
+        if not self.fixed or self.inputs.nbytes > DEVICE_COPY_LIMIT:
             return self
         rows = self.rows.to(device) if self.rows is not None else None
         return FitData(self.inputs.to(device), self.targets.to(device), rows=rows)
+
+    def subset(self, index: torch.Tensor) -> FitData:
+        """The samples ``index`` of this data (sharing its tensors or dataset)."""
+        if self.fixed:
+            return FitData(self.inputs, self.targets, rows=self._rows(index))
+        return FitData(dataset=Subset(self.dataset, index.tolist()))
 
     def _rows(self, index: torch.Tensor) -> torch.Tensor:
         """Positions in ``inputs`` of this data's samples ``index``."""
@@ -89,8 +102,11 @@ class FitData:
             return
         for index in global_batches:
             rows = self._rows(index)
-            batch_masks = masks.get(rows, mask_dtype) if masks is not None else None
-            yield self.inputs[rows], self.targets[rows], batch_masks
+            batch_masks = None
+            if masks is not None:
+                batch_masks = masks.get(rows.to(masks.device), mask_dtype)
+                batch_masks = tuple(mask.to(device) for mask in batch_masks)
+            yield self.inputs[rows].to(device), self.targets[rows].to(device), batch_masks
 
     def sample_inputs(self, count: int, generator: torch.Generator) -> torch.Tensor:
         """``count`` inputs drawn at random without replacement (e.g. a probe set)."""
@@ -140,6 +156,11 @@ def check_fit_data(
         return
     if in_features is not None:
         check_features(data.inputs, in_features, dtype, f"{name} X")
+    elif data.inputs.is_floating_point() and data.inputs.dtype != dtype:
+        raise TypeError(
+            f"{name} X is {data.inputs.dtype} but the model's weights are {dtype}: convert "
+            f"one of them (X.to({dtype}) or model.to({data.inputs.dtype}))"
+        )
     check_finite(data.inputs, f"{name} X")
     targets = data.targets
     if classes is None:

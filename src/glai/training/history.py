@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 from glai.training.metrics import Metric
 from glai.training.phase import Phase
+from glai.training.plan import PhasePlan
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class History:
             ``None`` when no switch happened during this run.
         best_epoch: epoch whose weights were restored at the end (best validation loss,
             or metric, as ``early_stopping_on`` says), or ``None`` without validation data.
+        plans: the plan of each phase of the run, in order, as dicts
+            (:meth:`glai.training.plan.PhasePlan.to_dict`: solver, optimiser, rate,
+            schedule, output start and why each was chosen).
     """
 
     metric: str
@@ -63,6 +68,7 @@ class History:
     records: list[EpochRecord] = field(default_factory=list)
     switch_epoch: int | None = None
     best_epoch: int | None = None
+    plans: list[dict] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -105,6 +111,24 @@ class History:
         """Whether ``value`` is at least as good as ``target`` for this metric."""
         return self.direction.reaches(value, target)
 
+    def phases(self) -> list[dict]:
+        """Per phase that ran: its name, epochs, solver and plan line, e.g.
+        ``{"phase": "quantitative", "epochs": 12, "solver": "lbfgs", "plan": "..."}``."""
+        counts = Counter(Phase(record.phase).value for record in self.records)
+        summary = []
+        for plan in self.plans:
+            if counts[plan["phase"]]:
+                line = PhasePlan.from_dict(plan).describe()
+                summary.append(
+                    {
+                        "phase": plan["phase"],
+                        "epochs": counts[plan["phase"]],
+                        "solver": plan["solver"],
+                        "plan": line,
+                    }
+                )
+        return summary
+
     @classmethod
     def from_dict(cls, data: dict) -> History:
         """Inverse of :meth:`to_dict`."""
@@ -124,6 +148,7 @@ class History:
             records,
             data["switch_epoch"],
             data["best_epoch"],
+            data.get("plans", []),  # histories written before plans were recorded
         )
 
     def to_dict(self) -> dict:
@@ -133,6 +158,7 @@ class History:
             "greater_is_better": self.greater_is_better,
             "switch_epoch": self.switch_epoch,
             "best_epoch": self.best_epoch,
+            "plans": self.plans,
             "records": [{**asdict(r), "phase": Phase(r.phase).value} for r in self.records],
         }
 

@@ -36,9 +36,15 @@ class Metric:
 
     def better(self, value: float, than: float | None) -> bool:
         """Whether ``value`` is strictly better than ``than`` (anything beats ``None``)."""
+        return self.beats(value, than)
+
+    def beats(self, value: float, than: float | None, tol: float = 0.0) -> bool:
+        """Whether ``value`` is better than ``than`` by more than ``tol`` times ``|than|``
+        (anything beats ``None``); the same for negative values (R², log-likelihoods)."""
         if than is None:
             return True
-        return value > than if self.greater_is_better else value < than
+        margin = tol * abs(than)
+        return value > than + margin if self.greater_is_better else value < than - margin
 
     def reaches(self, value: float, target: float) -> bool:
         """Whether ``value`` is at least as good as ``target``."""
@@ -52,9 +58,10 @@ class Metric:
         return max(present) if self.greater_is_better else min(present)
 
     def relaxed(self, target: float, fraction: float) -> float:
-        """``target`` made easier by ``fraction`` of itself: 99% of an accuracy for
-        ``fraction=0.01``, or 101% of a loss."""
-        return target * (1 - fraction if self.greater_is_better else 1 + fraction)
+        """``target`` made easier by ``fraction`` of its size: 99% of an accuracy for
+        ``fraction=0.01``, 101% of a loss, and for a negative R² of -0.5, -0.505."""
+        margin = fraction * abs(target)
+        return target - margin if self.greater_is_better else target + margin
 
 
 LOSS = Metric("loss", False)

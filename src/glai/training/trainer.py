@@ -13,6 +13,7 @@ from torch import nn
 
 from glai.nn.block import GLAI
 from glai.nn.mlp import MLP
+from glai.nn.modes import evaluating
 from glai.nn.monitor import StructureMonitor
 from glai.nn.switching import glai_blocks, unwrapped
 from glai.training.callbacks import (
@@ -22,7 +23,7 @@ from glai.training.callbacks import (
     EarlyStopping,
     ProgressBar,
 )
-from glai.training.checkpoint import read_checkpoint
+from glai.training.checkpoint import check_unused, read_checkpoint
 from glai.training.config import FitConfig
 from glai.training.fit_data import (
     MIN_VALIDATION,
@@ -34,8 +35,8 @@ from glai.training.fit_data import (
 from glai.training.history import EpochRecord, History
 from glai.training.metrics import MetricFunction
 from glai.training.objective import LossFunction, Objective
-from glai.training.phase import Phase
 from glai.training.quantitative import STRATEGIES
+from glai.training.random_states import RandomStates
 from glai.training.run import TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -61,10 +62,17 @@ def fit(
     a ReLU MLP at ``structural_lr`` (constant) while ``monitor`` measures how much its
     activation patterns change; when the switch rule fires, the structure is frozen, the
     masks of fixed inputs are cached once, and the **quantitative phase** trains only the
-    paths (as ``quantitative`` says) for at most ``epochs`` epochs with the ``solver``:
-    full-batch L-BFGS on small tensor data, else ``optimizer`` at ``lr`` with
-    ``schedule``. The weights of the best validation epoch (by ``early_stopping_on``,
+    paths (as ``quantitative`` says) with the ``solver``: full-batch L-BFGS on small
+    tensor data, else ``optimizer`` at ``lr`` with ``schedule``. ``epochs`` bounds both
+    phases together. The weights of the best validation epoch (by ``early_stopping_on``,
     from the switch on) are restored at the end.
+
+    Each phase is planned once before the run starts (:class:`glai.training.plan.PhasePlan`:
+    solver, rate, schedule, output start, and why); ``history.plans`` keeps the plans,
+    and a setting the plan does not use (``lr`` under L-BFGS, say) is reported with a
+    warning. Every submodule's train/eval mode is left as it was found: training puts in
+    train mode only the modules the user had in train mode (a frozen backbone in eval
+    mode stays there, its BatchNorm statistics untouched).
 
     Any other model (e.g. :class:`glai.MLP`) trains in one phase at ``lr`` with
     ``schedule``, or, when a ``monitor`` is given, in the same two phases as GLAI (the
@@ -86,12 +94,17 @@ def fit(
             for an unfrozen GLAI. Its probe, if it has none, is ``probe_size`` training
             inputs drawn with ``seed``; its ``checks_`` record every structural epoch.
         callbacks: :class:`glai.Callback` objects called during training.
-        checkpoint_dir: write a checkpoint there after every epoch (atomically), with the
-            model, optimiser, schedule, monitor, phase, random states, history and best
-            weights; the mask caches are kept there too.
+        checkpoint_dir: write a checkpoint there after every epoch (atomically; the
+            directory is created when first needed), with the model, solver, monitor,
+            phase, random states (CPU and CUDA), history, best weights and early-stopping
+            count; the mask caches are kept there too, each with the fingerprint of the
+            structure and data it was computed from, and used only for those.
         resume: continue from the checkpoint in ``checkpoint_dir`` if there is one; the
             result is the same as an uninterrupted run. A damaged checkpoint, or one
-            written by a different run, raises ``ValueError`` instead of restarting.
+            written by a different run (other model, data or settings), raises
+            ``ValueError`` instead of restarting. Without ``resume``, a
+            ``checkpoint_dir`` that holds an earlier run's checkpoint or mask caches is
+            refused (``FileExistsError``): nothing of another run is ever mixed in.
         **overrides: fields of :class:`~glai.training.FitConfig` (``epochs``, ``lr``,
             ``quantitative``, ``seed``, ...; the switch rule's ``threshold``,
             ``patience``, ... flat), applied on top of ``config``.
@@ -121,7 +134,6 @@ class Trainer:
         self.model, self.config, self.objective = model, config, objective
         self.device = torch.device(config.device) if config.device else _device_of(model)
         self.callbacks: list[Callback] = []
-        self._resumed_best: dict | None = None
 
     def fit(
         self,
@@ -133,21 +145,14 @@ class Trainer:
         resume: bool = False,
     ) -> History:
         """Train on ``train`` (validating on ``val``); see :func:`glai.fit`."""
-        run = self.start(train, val, monitor, checkpoint_dir, resume)
-        config = self.config
-        best = BestWeights(
-            self.objective.metric, config.early_stopping_on == "loss", config.early_stopping_tol
-        )
-        if self._resumed_best is not None:
-            best.load_state_dict(self._resumed_best)
-        self.callbacks = [ProgressBar(config.progress, len(run.history)), *callbacks, best]
-        if config.early_stopping is not None:
-            self.callbacks.append(EarlyStopping(run, best, config.early_stopping))
-        if checkpoint_dir is not None:
-            self.callbacks.append(Checkpointing(run, best, checkpoint_dir))
-        self._notify("on_train_begin", self.model)
-        self.fit_loop(run, checkpoint_dir)
-        self._notify("on_train_end", self.model, run.history)
+        run, state = self.start(train, val, monitor, checkpoint_dir, resume)
+        self.callbacks = self._callbacks(run, callbacks, checkpoint_dir, state)
+        try:
+            self._notify("on_train_begin", self.model)
+            self.fit_loop(run, checkpoint_dir)
+            self._notify("on_train_end", self.model, run.history)
+        finally:
+            run.end()
         return run.history
 
     def start(
@@ -157,24 +162,28 @@ class Trainer:
         monitor: StructureMonitor | None,
         checkpoint_dir: str | os.PathLike | None,
         resume: bool,
-    ) -> TrainingRun:
-        """Check and place the data, pick the monitor, and begin (or resume) the run."""
+    ) -> tuple[TrainingRun, dict | None]:
+        """Check and place the data, pick the monitor, and begin (or resume) the run;
+        returns it and the checkpoint it resumed from (``None`` for a new run)."""
+        if checkpoint_dir is not None and not resume:
+            check_unused(checkpoint_dir)
         self.model.to(self.device)
         in_features, _, dtype = _signature_of(self.model)
         classes = self.objective.classes
         train_data = prepare_data(train, "train", in_features, dtype, classes, self.device)
+        if in_features is None:  # a network of the user's: try it on two training rows
+            _check_runs_on(self.model, train_data)
         state = read_checkpoint(checkpoint_dir) if checkpoint_dir is not None and resume else None
         seed = self.config.seed
         if seed is None:  # a resumed run keeps the seed (and so the split) it started with
-            seed = state["seed"] if state else int(torch.randint(2**62, ()))
-        generator = torch.Generator()
-        generator.manual_seed(seed)
+            seed = state["run"]["random"]["seed"] if state else int(torch.randint(2**62, ()))
+        random = RandomStates(seed)
         if val is not None:
             val_data = prepare_data(val, "val", in_features, dtype, classes, self.device)
         else:
-            train_data, val_data = self._split(train_data, generator)
+            train_data, val_data = self._split(train_data, random.generator)
         STRATEGIES[self.config.quantitative].check(self.model, train_data)
-        monitor, probe = self._monitor(monitor, train_data, generator)
+        monitor, probe = self._monitor(monitor, train_data, random.generator)
         run = TrainingRun(
             self.model,
             self.config,
@@ -182,18 +191,42 @@ class Trainer:
             train_data,
             val_data,
             monitor,
-            generator,
+            random,
             dtype,
             self.device,
-            seed,
         )
         if state is None:
             run.begin(checkpoint_dir, probe)
-            return run
-        run.restore(state, checkpoint_dir)
-        self._resumed_best = state["best"]
+            return run, None
+        _check_identity(state["identity"], run.identity(), checkpoint_dir)
+        run.load_state_dict(state["run"], checkpoint_dir)
         logger.info("resumed from %s after epoch %d", checkpoint_dir, len(run.history))
-        return run
+        return run, state
+
+    def _callbacks(
+        self,
+        run: TrainingRun,
+        callbacks: Sequence[Callback],
+        checkpoint_dir: str | os.PathLike | None,
+        state: dict | None,
+    ) -> list[Callback]:
+        """The progress bar, the user's callbacks, then best weights, early stopping and
+        checkpointing (their states restored from ``state`` when resuming)."""
+        config, metric = self.config, self.objective.metric
+        on_loss = config.early_stopping_on == "loss"
+        stateful: dict[str, Callback] = {"best": BestWeights(metric, on_loss)}
+        if config.early_stopping is not None:
+            stateful["early_stopping"] = EarlyStopping(
+                run, metric, on_loss, config.early_stopping, config.early_stopping_tol
+            )
+        for name, callback in stateful.items():
+            if state is not None:
+                callback.load_state_dict(state[name])
+            callback.switched_at = run.history.switch_epoch
+        result = [ProgressBar(config.progress, run), *callbacks, *stateful.values()]
+        if checkpoint_dir is not None:
+            result.append(Checkpointing(run, stateful, checkpoint_dir))
+        return result
 
     def _split(self, train: FitData, generator: torch.Generator) -> tuple[FitData, FitData | None]:
         """Hold out ``validation_fraction`` of ``train`` for validation (see
@@ -236,11 +269,11 @@ class Trainer:
         return monitor, probe.to(self.device)
 
     def fit_loop(self, run: TrainingRun, checkpoint_dir: str | os.PathLike | None) -> None:
-        """Epochs until the final phase ends: train, evaluate, maybe switch, callbacks."""
+        """Epochs until the run ends: train, evaluate, maybe switch, callbacks."""
         while not run.finished:
             record = self.run_single_epoch(run, checkpoint_dir)
             self._notify("on_epoch_end", self.model, record)
-            if run.phase is Phase.STRUCTURAL and run.monitor.should_switch:
+            if run.should_switch:
                 run.switch(record.epoch, checkpoint_dir)
                 self._notify("on_switch", self.model, record.epoch)
             self._notify("on_epoch_complete", self.model, record)
@@ -258,6 +291,7 @@ class Trainer:
                 f"({run.phase} phase){kept}; lower the learning rate"
             )
         val_loss, val_metric = run.evaluate()
+        run.solver.after_validation(val_loss)
         return run.record(train_loss, val_loss, val_metric, run.check_structure(val_loss))
 
     def _notify(self, hook: str, *arguments: Any) -> None:
@@ -267,6 +301,39 @@ class Trainer:
             method = getattr(callback, hook, None)
             if method is not None:
                 method(*arguments)
+
+
+def _check_identity(saved: dict, current: dict, directory: str | os.PathLike) -> None:
+    """Refuse a checkpoint written by a run with other settings, model or data."""
+    for key, value in current.items():
+        if saved.get(key) != value:
+            shown = "(other data)" if key == "data" else f"{saved.get(key)!r} there, {value!r} here"
+            raise ValueError(
+                f"checkpoint in {directory} was written by a different run ({key}: {shown}); "
+                "resume with the same model, data and settings, or write into another "
+                "directory"
+            )
+
+
+@torch.no_grad()
+def _check_runs_on(model: nn.Module, train: FitData) -> None:
+    """Run ``model`` on the first two training inputs (in eval mode, modes restored), so
+    that inputs of the wrong shape are refused before training with a clear message."""
+    if train.fixed:
+        first = train.inputs[train.rows[:2] if train.rows is not None else slice(0, 2)]
+    else:
+        first = torch.stack(
+            [torch.as_tensor(train.dataset[i][0]) for i in range(min(2, len(train)))]
+        )
+    device = _device_of(model)
+    try:
+        with evaluating(model):
+            model(first.to(device))
+    except (RuntimeError, ValueError, TypeError, IndexError) as error:
+        raise ValueError(
+            f"the model cannot run on the training inputs (shape {tuple(first.shape[1:])} per "
+            f"sample): {str(error).splitlines()[0]}"
+        ) from error
 
 
 def _device_of(model: nn.Module) -> torch.device:

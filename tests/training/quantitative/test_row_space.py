@@ -47,7 +47,6 @@ def test_fit_trains_the_paths_within_the_first_layer_row_space():
         val,
         epochs=8,
         seed=0,
-        lr=1e-2,
         quantitative="row_space",
         monitor=StructureMonitor.after(2),
         early_stopping=None,
@@ -103,7 +102,6 @@ def test_multi_view_inputs_train_a_projection_head():
         validation_fraction=0,  # a self-supervised loss: nothing to validate
         batch_size=16,
         seed=0,
-        lr=1e-2,
         quantitative="row_space",
         monitor=StructureMonitor.after(1),
         early_stopping=None,
@@ -136,7 +134,7 @@ def test_the_cached_masks_are_the_structures(trained_paths, monkeypatch):
         return built[-1][0]
 
     monkeypatch.setattr(MaskCache, "build", classmethod(spy))
-    fit(model, train, epochs=3, seed=0, lr=1e-2, quantitative="row_space", early_stopping=None)
+    fit(model, train, epochs=3, seed=0, quantitative="row_space", early_stopping=None)
     ((cache, from_products),) = built
     assert from_products != trained_paths
     expected = model.masks(train[0])

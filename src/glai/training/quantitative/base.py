@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import ClassVar
@@ -9,11 +10,15 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from glai.io.fingerprint import fingerprint
+from glai.io.masks import load_masks, save_masks
 from glai.nn.block import GLAI
 from glai.nn.mask_cache import MaskCache
 from glai.nn.switching import unwrapped
 from glai.training.distributed import gather_rows, shard_indices, world
 from glai.training.fit_data import FitData
+
+logger = logging.getLogger(__name__)
 
 
 class QuantitativeStrategy:
@@ -94,23 +99,36 @@ def cached_masks(
     name: str,
     first_products: torch.Tensor | None = None,
 ) -> MaskCache:
-    """The mask cache of ``data.inputs`` (every row, also those of other parts of a split):
-    read from ``directory`` if it holds one, else built (and kept there when a directory
-    is given), from ``first_products`` if given (see :meth:`MaskCache.build`). With
-    several processes each builds the masks of its ``DistributedSampler`` shard and the
-    shards are gathered."""
+    """The mask cache of ``data.inputs`` (every row, also those of other parts of a split),
+    built from ``first_products`` if given (see :meth:`MaskCache.build`).
+
+    With a ``directory`` the cache is kept there as ``masks-<name>.pt`` with the
+    fingerprint of the structure and the inputs it was computed from, and a cache found
+    there is used only if its fingerprint is the same (else it is rebuilt and replaced).
+    With several processes each builds the masks of its ``DistributedSampler`` shard and
+    the shards are gathered.
+    """
     count = len(data.inputs)
     if world()[1] > 1:
         indices = shard_indices(count)
         local = MaskCache.build(model, data.inputs[indices.to(data.inputs.device)])
         packed = [gather_rows(layer, indices.to(layer.device), count) for layer in local.packed]
         return MaskCache(packed, local.widths, local.sample_shape)
-    path = Path(directory) / f"masks-{name}.pt" if directory is not None else None
-    if path is not None and path.is_file():
-        cache = MaskCache.load(path)
-        if len(cache) == count:
-            return cache.to(data.inputs.device)
-    cache = MaskCache.build(model, data.inputs, first_products=first_products)
-    if path is not None:
-        cache.save(path)
+    if directory is None:
+        return MaskCache.build(model, data.inputs, first_products=first_products)
+    made_from = fingerprint("glai-masks", model.structure.state_dict(), data.inputs)
+    path = Path(directory) / f"masks-{name}.pt"
+    if path.is_file():
+        try:
+            cache = load_masks(path)
+        except ValueError as error:  # damaged or of an older format: masks can be remade
+            logger.info("rebuilding the mask cache: %s", error)
+        else:
+            if cache.fingerprint == made_from:
+                return cache.to(model.structure[0].weight.device)
+            logger.info("rebuilding %s: it was computed from another structure or data", path)
+    cache = MaskCache.build(
+        model, data.inputs, first_products=first_products, fingerprint=made_from
+    )
+    save_masks(cache, path)
     return cache

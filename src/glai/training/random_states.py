@@ -1,0 +1,37 @@
+"""The random streams of a run, and their state for checkpoints."""
+
+from __future__ import annotations
+
+import torch
+
+
+class RandomStates:
+    """Every random stream a run draws from: its own seeded generator (shuffling, probe
+    and validation split) and torch's global generators, CPU and CUDA (dropout and any
+    other randomness inside the model). A checkpoint holds all of them, so that a resumed
+    run draws what the uninterrupted one would have drawn, on the CPU and on GPUs.
+
+    Args:
+        seed: seeds :attr:`generator`.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.generator = torch.Generator()
+        self.generator.manual_seed(seed)
+
+    def state_dict(self) -> dict:
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+        return {
+            "seed": self.seed,
+            "generator": self.generator.get_state(),
+            "torch": torch.get_rng_state(),
+            "cuda": cuda,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seed = state["seed"]
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch"])
+        if state["cuda"] is not None:
+            torch.cuda.set_rng_state_all(state["cuda"])
