@@ -68,7 +68,6 @@ class Samples:
         Weights, when they differ, ride in the targets, scaled to mean 1 within each part
         (a part's mean loss is then its weighted mean loss).
         """
-        data = FitData(torch.from_numpy(self.inputs), targets)
         if fraction == 0:
             return self._part(targets, None), None
         generator = torch.Generator()
@@ -76,6 +75,7 @@ class Samples:
             generator.seed()
         else:
             generator.manual_seed(seed)
+        data = FitData(torch.from_numpy(self.inputs), targets)
         train, val = split_validation(data, fraction, classes, generator)
         if val is None:
             return self._part(targets, None), None
