@@ -23,7 +23,7 @@ from glai.nn import (
     count_parameters,
     freeze_structures,
     matched_width,
-    mlp_parameters,
+    mlp_parameter_count,
     path_norms,
     prune,
 )
@@ -84,7 +84,7 @@ __all__ = [
     "freeze_structures",
     "load",
     "matched_width",
-    "mlp_parameters",
+    "mlp_parameter_count",
     "path_norms",
     "prune",
     "read_info",

@@ -53,10 +53,14 @@ def check_features(
     device: torch.device | None = None,
 ) -> None:
     """Raise unless ``x`` is a tensor of shape ``(batch, ..., in_features)``, of ``dtype``
-    and (if given) on ``device``.
+    (or, under ``torch.autocast`` on ``x``'s device, of a dtype that autocast casts as it
+    casts ``dtype``, which ``nn.Linear`` takes) and (if given) on ``device``.
 
-    Cheap: reads only metadata, never the values (no device synchronisation).
+    Cheap: reads only metadata, never the values (no device synchronisation). Skipped
+    while ``torch.jit.trace`` records, which would keep each check as a constant.
     """
+    if torch.jit.is_tracing():
+        return
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.ndim < 2:
@@ -65,10 +69,38 @@ def check_features(
         )
     if x.shape[-1] != in_features:
         raise ValueError(f"{name} has {x.shape[-1]} features, the model expects {in_features}")
-    if x.dtype != dtype:
-        raise TypeError(f"{name} has dtype {x.dtype}, the model's parameters are {dtype}")
+    if x.dtype != dtype and not _autocast_casts(x, dtype):
+        raise TypeError(
+            f"{name} has dtype {x.dtype}, the model's parameters are {dtype}"
+            + _autocast_note(x.device.type)
+        )
     if device is not None and x.device != device:
         raise ValueError(f"{name} is on device {x.device}, the model's parameters on {device}")
+
+
+AUTOCAST_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+"""The dtypes ``torch.autocast`` casts to its own (float64 and integers it leaves alone)."""
+
+
+def _autocast_enabled(device_type: str) -> bool:
+    """Whether ``torch.autocast`` is on for ``device_type`` (never for the meta device)."""
+    return torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type)
+
+
+def _autocast_casts(x: torch.Tensor, dtype: torch.dtype) -> bool:
+    """Whether autocast, enabled on ``x``'s device, brings ``x`` and parameters of
+    ``dtype`` to one dtype, as it does in ``nn.Linear``."""
+    return (
+        x.dtype in AUTOCAST_DTYPES and dtype in AUTOCAST_DTYPES and _autocast_enabled(x.device.type)
+    )
+
+
+def _autocast_note(device_type: str) -> str:
+    """What autocast accepts, for a dtype error's message raised under autocast."""
+    if _autocast_enabled(device_type):
+        dtypes = ", ".join(map(str, AUTOCAST_DTYPES))
+        return f" (autocast is on, but it casts only {dtypes})"
+    return ""
 
 
 def check_finite(x: torch.Tensor, name: str = "input", chunk: int = 4096) -> None:

@@ -16,7 +16,7 @@ import torch
 from glai.nn.block import GLAI
 from glai.nn.mlp import MLP
 from glai.nn.monitor import StructureMonitor
-from glai.nn.parameters import mlp_parameters
+from glai.nn.parameters import mlp_parameter_count
 from glai.sklearn.estimators import GLAIClassifier
 from glai.training.config import DEFAULT_HIDDEN_FEATURES
 from glai.training.history import History
@@ -66,9 +66,11 @@ class Fitted:
 def equal_parameter_width(in_features: int, width: int, out_features: int) -> int:
     """The MLP width whose parameters come closest to a GLAI of ``width`` (structure and
     paths: twice an MLP of that width)."""
-    target = 2 * mlp_parameters(in_features, width, out_features)
+    target = 2 * mlp_parameter_count(in_features, width, out_features)
     candidates = range(width, 4 * width + 1)
-    return min(candidates, key=lambda w: abs(mlp_parameters(in_features, w, out_features) - target))
+    return min(
+        candidates, key=lambda w: abs(mlp_parameter_count(in_features, w, out_features) - target)
+    )
 
 
 def torch_models(split: Split, overrides: dict[str, Any]) -> list[Fitted]:

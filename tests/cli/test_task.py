@@ -83,7 +83,7 @@ def test_integer_regression_targets_are_not_read_as_classes(write_csv, tmp_path,
 
 
 def test_no_note_when_the_task_is_given(write_csv, tmp_path, capsys):
-    path = write_csv("d.csv", ["x", "label"], [[i, i % 2] for i in range(20)])
+    path = write_csv("d.csv", ["x", "label"], [[i, i % 2] for i in range(120)])
     model = str(tmp_path / "m.safetensors")
     arguments = ["fit", str(path), "--out", model, "--epochs", "1", "--hidden", "4"]
     assert main([*arguments, "--task", "regression"]) == 0

@@ -1,6 +1,4 @@
-import copy
 import functools
-import warnings
 
 import pytest
 import torch
@@ -126,6 +124,16 @@ def test_from_mlp_ignores_dropout():
     torch.testing.assert_close(GLAI.from_mlp(mlp)(x), mlp(x))
 
 
+class Subclassed(GLAI):
+    """A subclass with GLAI's constructor, as a user's own block would be."""
+
+
+def test_from_mlp_builds_the_class_it_is_called_on():
+    model = Subclassed.from_mlp(MLP(5, [6, 4], 3))
+    assert type(model) is Subclassed
+    assert model.frozen
+
+
 @pytest.mark.parametrize(
     ("mlp", "error", "message"),
     [
@@ -172,6 +180,34 @@ def test_wrong_dtype_is_named():
 def test_non_tensor_input_is_named():
     with pytest.raises(TypeError, match="must be a torch.Tensor, got list"):
         make([4])([[0.0] * 5])
+
+
+@pytest.mark.parametrize("norm", [None, nn.BatchNorm1d], ids=["plain", "batch-norm"])
+def test_built_on_the_meta_device_then_reset_it_is_the_block_built_directly(norm, inputs):
+    torch.manual_seed(0)
+    direct = GLAI(5, [6, 4], 3, norm_layer=norm)
+    model = GLAI(5, [6, 4], 3, device="meta", norm_layer=norm).to_empty(device="cpu")
+    torch.manual_seed(0)
+    model.reset_parameters()
+    assert not model.frozen and not bool(model.switched)
+    assert all(torch.equal(t, direct.state_dict()[name]) for name, t in model.state_dict().items())
+    assert torch.equal(model(inputs), direct(inputs))
+
+
+def test_reset_parameters_returns_a_switched_block_to_its_structural_phase(inputs):
+    model = make([6, 4]).freeze_structure()
+    model.reset_parameters()
+    assert not model.frozen and not bool(model.switched)
+    assert all(p.requires_grad for p in model.parameters())
+    assert model.structure.training
+
+
+def test_the_repr_names_the_widths_and_the_switch():
+    model = make([6, 4])
+    assert (
+        model.extra_repr() == "in_features=5, hidden_features=[6, 4], out_features=3, frozen=False"
+    )
+    assert "frozen=True" in repr(model.freeze_structure())
 
 
 def test_state_dict_carries_the_switch(inputs):
@@ -265,56 +301,6 @@ def test_an_optimiser_built_before_the_switch_trains_the_paths_after_it(
     assert all(p.grad is None for p in model.structure.parameters())
     for path, (weight, _) in zip(model.paths, model.structure.affine_layers()):
         assert not torch.equal(path.weight, weight)
-
-
-def test_an_optimiser_holding_only_a_frozen_structure_warns_once(inputs):
-    model = make([6, 4])
-    optimizer = torch.optim.Adam(model.structure.parameters())
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        train_steps(model, optimizer, inputs, steps=1)  # before the switch it trains
-    model.freeze_structure()
-    with pytest.warns(UserWarning) as record:
-        train_steps(model, optimizer, inputs, steps=3)
-    ours = [str(w.message) for w in record if "frozen structure" in str(w.message)]
-    assert len(ours) == 1
-    assert "GLAI(5, [6, 4], 3)" in ours[0]
-    assert "build the optimiser over model.parameters() or over the paths" in ours[0]
-
-
-@pytest.mark.parametrize(
-    "held",
-    [
-        lambda model: model.parameters(),
-        lambda model: model.paths.parameters(),
-        lambda model: nn.Linear(2, 2).parameters(),
-    ],
-    ids=["model", "paths", "elsewhere"],
-)
-def test_optimisers_that_still_train_something_do_not_warn(held, inputs):
-    model = make([6, 4]).freeze_structure()
-    optimizer = torch.optim.SGD(held(model), lr=0.1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        train_steps(model, optimizer, inputs, steps=2)
-
-
-def test_a_copy_of_a_frozen_block_is_watched_too(inputs):
-    model = copy.deepcopy(make([6, 4]).freeze_structure())
-    optimizer = torch.optim.SGD(model.structure.parameters(), lr=0.1)
-    with pytest.warns(UserWarning, match="frozen structure"):
-        train_steps(model, optimizer, inputs, steps=1)
-
-
-def test_the_warning_follows_new_parameter_groups():
-    model = make([6, 4]).freeze_structure()
-    optimizer = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        optimizer.step()
-    optimizer.add_param_group({"params": list(model.structure.parameters())})
-    with pytest.warns(UserWarning, match="frozen structure"):
-        optimizer.step()
 
 
 # Inference without gradients follows every change of the weights.

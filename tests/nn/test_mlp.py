@@ -117,3 +117,14 @@ def test_norm_with_leading_dimensions_flattens_them(inputs):
     twin.load_state_dict(mlp.state_dict())
     torch.testing.assert_close(mlp(x), twin(x.reshape(24, 5)).view(8, 3, 2))
     assert mlp.norms[0].num_batches_tracked == 1
+
+
+@pytest.mark.parametrize("norm", [None, nn.BatchNorm1d], ids=["plain", "batch-norm"])
+def test_built_on_the_meta_device_then_reset_it_is_the_mlp_built_directly(norm, inputs):
+    torch.manual_seed(0)
+    direct = MLP(5, [6, 4], 3, norm_layer=norm)
+    model = MLP(5, [6, 4], 3, device="meta", norm_layer=norm).to_empty(device="cpu")
+    torch.manual_seed(0)
+    model.reset_parameters()
+    assert all(torch.equal(t, direct.state_dict()[name]) for name, t in model.state_dict().items())
+    assert torch.equal(model(inputs), direct(inputs))

@@ -1,14 +1,14 @@
 import pytest
 import torch
 
-from glai import GLAI, MLP, count_parameters, matched_width, mlp_parameters
+from glai import GLAI, MLP, count_parameters, matched_width, mlp_parameter_count
 from problems import DEPTHS
 
 
 @pytest.mark.parametrize("hidden", DEPTHS, ids=str)
-def test_mlp_parameters_matches_a_built_mlp(hidden):
-    assert mlp_parameters(5, hidden, 3) == count_parameters(MLP(5, hidden, 3))
-    assert mlp_parameters(5, hidden, 3, bias=False) == count_parameters(
+def test_mlp_parameter_count_matches_a_built_mlp(hidden):
+    assert mlp_parameter_count(5, hidden, 3) == count_parameters(MLP(5, hidden, 3))
+    assert mlp_parameter_count(5, hidden, 3, bias=False) == count_parameters(
         MLP(5, hidden, 3, bias=False)
     )
 
@@ -43,7 +43,7 @@ def test_matched_width_is_within_one_percent(in_features, hidden, out_features):
     widths = matched_width(in_features, hidden, out_features)
     assert type(widths) is type(hidden)
     glai_total = count_parameters(GLAI(in_features, widths, out_features))
-    mlp_total = mlp_parameters(in_features, hidden, out_features)
+    mlp_total = mlp_parameter_count(in_features, hidden, out_features)
     assert abs(glai_total - mlp_total) <= 0.01 * mlp_total
 
 
@@ -54,9 +54,9 @@ def test_matched_width_is_about_half_for_wide_inputs():
 @pytest.mark.parametrize("step", [-1, 1], ids=["narrower", "wider"])
 def test_matched_width_cannot_beat_a_one_unit_step(step):
     widths = matched_width(1280, 1024, 10)
-    target = mlp_parameters(1280, 1024, 10)
-    gap = abs(2 * mlp_parameters(1280, widths, 10) - target)
-    assert gap <= abs(2 * mlp_parameters(1280, widths + step, 10) - target)
+    target = mlp_parameter_count(1280, 1024, 10)
+    gap = abs(2 * mlp_parameter_count(1280, widths, 10) - target)
+    assert gap <= abs(2 * mlp_parameter_count(1280, widths + step, 10) - target)
 
 
 def test_count_parameters_of_any_module():

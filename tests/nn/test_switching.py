@@ -60,6 +60,8 @@ def test_every_block_is_switched_and_what_trains_is_said(build, names, caplog):
     )
     assert summary.trainable == paths + others
     assert f"{summary.trainable} parameters train now" in caplog.text
+    assert sum(p.numel() for p in summary.paths) == paths
+    assert "paths=<" in repr(summary)  # a count, not the tensors
 
 
 def test_blocks_frozen_already_are_not_listed():
@@ -100,3 +102,54 @@ def test_a_loop_of_ones_own_switches_and_trains_the_paths():
     assert len(monitor.checks_) == 3
     assert all(torch.equal(t, structure[name]) for name, t in block.structure.state_dict().items())
     assert not torch.equal(block.paths[0].weight, block.structure[0].weight)
+
+
+# Own loops: nothing watches optimisers behind the user's back; the switch checks the
+# optimiser it is handed and gives the paths to add to one that does not hold them.
+
+
+def test_switching_installs_no_process_wide_optimizer_hook():
+    from torch.optim.optimizer import _global_optimizer_pre_hooks
+
+    freeze_structures(several())
+    hooks = _global_optimizer_pre_hooks.values()
+    assert not [hook for hook in hooks if getattr(hook, "__module__", "").startswith("glai")]
+
+
+def test_an_optimizer_holding_a_structure_but_none_of_its_paths_is_refused_before_the_switch():
+    model = several()
+    optimizer = torch.optim.Adam(model[1].structure.parameters())
+    with pytest.raises(ValueError) as error:
+        freeze_structures(model, optimizer)
+    assert "Adam holds the structure of block '1', GLAI(8, [12], 3), but none of its" in str(
+        error.value
+    )
+    assert "add_param_group" in str(error.value)
+    assert not any(block.frozen for block in blocks_of(model))  # nothing was switched
+
+
+@pytest.mark.parametrize(
+    "held",
+    [
+        lambda model: model.parameters(),
+        lambda model: model.paths.parameters(),
+        lambda model: nn.Linear(2, 2).parameters(),
+    ],
+    ids=["model", "paths", "elsewhere"],
+)
+def test_optimizers_that_go_on_training_something_pass_the_check(held):
+    model = single()
+    optimizer = torch.optim.SGD(held(model), lr=0.1)
+    assert freeze_structures(model, optimizer).blocks == ("",)
+
+
+def test_the_paths_of_the_summary_complete_an_optimizer_of_the_structure():
+    model = single()
+    x, y = small_problem(64)
+    optimizer = torch.optim.SGD(model.structure.parameters(), lr=0.1)
+    summary = freeze_structures(model)
+    optimizer.add_param_group({"params": summary.paths})
+    before = [p.clone() for p in summary.paths]
+    F.cross_entropy(model(x), y).backward()
+    optimizer.step()
+    assert all(not torch.equal(p, b) for p, b in zip(summary.paths, before))

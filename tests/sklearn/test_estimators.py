@@ -237,3 +237,15 @@ def test_no_validation_split_means_no_early_stopping(digits_numpy, monkeypatch):
     assert no_val is None and without.early_stopping is None
     assert val is not None and with_split.early_stopping == 3
     assert without.replace(early_stopping=3) == with_split
+
+
+@pytest.mark.parametrize(
+    "estimator_class", [GLAIClassifier, GLAIRegressor], ids=lambda c: c.__name__
+)
+def test_a_row_s_prediction_does_not_depend_on_the_rows_beside_it(estimator_class, digits_numpy):
+    x, y = digits_numpy
+    model = estimator_class(16, **FAST).fit(x, y)
+    method = model.predict_proba if estimator_class is GLAIClassifier else model.predict
+    together = method(x[:50])
+    alone = np.concatenate([method(x[i : i + 1]) for i in range(50)])
+    np.testing.assert_allclose(alone, together, rtol=1e-12, atol=1e-12)

@@ -3,14 +3,15 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import r2_score
+from sklearn.metrics import accuracy_score, r2_score
 
 from glai.sklearn.objectives import (
     r2,
+    weighted_accuracy,
     weighted_cross_entropy,
     weighted_mse,
+    weighted_r2,
     with_weights,
-    without_weights,
 )
 from glai.training.metrics import accuracy
 
@@ -55,13 +56,33 @@ def test_unit_weights_give_the_plain_loss_and_weights_scale_each_sample(weighted
     assert weighted(OUTPUT, with_weights(target, doubled_first)) == pytest.approx(expected)
 
 
+WEIGHTS = torch.arange(12.0) % 4  # zeros included
+
+
+def test_weighted_accuracy_is_scikit_learn_s_with_sample_weight():
+    labels = torch.arange(12) % 3
+    expected = accuracy_score(labels, OUTPUT.argmax(1), sample_weight=WEIGHTS)
+    assert weighted_accuracy(OUTPUT, with_weights(labels, WEIGHTS)) == pytest.approx(expected)
+
+
 @pytest.mark.parametrize(
-    ("metric", "target", "classes"),
-    [(accuracy, torch.arange(12) % 3, True), (r2, TARGET, False)],
+    ("output", "target"),
+    [(OUTPUT, TARGET), (CONSTANT, CONSTANT), (CONSTANT + 1, CONSTANT)],
+    ids=["three-outputs", "constant-exact", "constant-missed"],
+)
+def test_weighted_r2_is_scikit_learn_s_with_sample_weight(output, target):
+    expected = r2_score(target.numpy(), output.numpy(), sample_weight=WEIGHTS.numpy())
+    assert weighted_r2(output, with_weights(target, WEIGHTS)) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("weighted", "plain", "target"),
+    [(weighted_accuracy, accuracy, torch.arange(12) % 3), (weighted_r2, r2, TARGET)],
     ids=["accuracy", "r2"],
 )
-def test_a_metric_without_weights_ignores_them(metric, target, classes):
-    unweighted = without_weights(metric, classes=classes)
-    weights = torch.arange(12.0)
-    assert unweighted(OUTPUT, with_weights(target, weights)) == metric(OUTPUT, target)
-    assert unweighted.__name__ == metric.__name__
+def test_a_weighted_metric_with_equal_weights_is_the_metric_and_is_recorded_by_its_name(
+    weighted, plain, target
+):
+    equal = with_weights(target, torch.full((12,), 2.5))
+    assert weighted(OUTPUT, equal) == pytest.approx(plain(OUTPUT, target))
+    assert weighted.__name__ == plain.__name__

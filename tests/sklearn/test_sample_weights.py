@@ -1,10 +1,10 @@
-"""``sample_weight`` in ``fit``: a weighted mean training loss, unweighted validation."""
+"""``sample_weight`` in ``fit``: a weight counts as copies of its row, in the training loss
+and in the validation scores."""
 
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.utils import shuffle
 
 import glai
@@ -84,31 +84,65 @@ def test_weighted_regression_moves_to_the_weighted_mean():
     assert abs(GLAIRegressor(**settings).fit(x, y).predict(x).mean() - 5.0) < 1.0
 
 
+def recorded_fits(monkeypatch):
+    """The ``(train, val)`` data each estimator fit hands to ``glai.fit``, as they come."""
+    from glai.sklearn import estimators
+
+    calls = []
+
+    def recording_fit(model, train, val, config, **kwargs):
+        calls.append((train, val))
+        return glai.fit(model, train, val, config, **kwargs)
+
+    monkeypatch.setattr(estimators, "fit", recording_fit)
+    return calls
+
+
 @pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda c: c.__name__)
-def test_integer_weights_equal_repeated_rows(estimator_class):
-    """What scikit-learn's check_sample_weight_equivalence asks (zero weights included),
-    at float32 precision, without a validation split and in one batch per epoch."""
-    rng = np.random.RandomState(42)
-    x, y = rng.rand(15, 30), rng.randint(0, 3, size=15)
-    weights = rng.randint(0, 5, size=15)
-    assert (weights == 0).any()
-    # minibatch: L-BFGS line searches amplify float32 rounding between the two sums
-    settings = {**QUICK, "validation_fraction": 0, "batch_size": 128, "solver": "minibatch"}
-    repeated = estimator_class(**settings).fit(x.repeat(weights, 0), y.repeat(weights))
+def test_integer_weights_train_exactly_as_repeated_rows(estimator_class, problem):
+    """What scikit-learn's check_sample_weight_equivalence asks (zero weights included), bit
+    for bit, with the default validation split and solvers."""
+    x, y = problem
+    weights = np.random.RandomState(0).randint(0, 4, size=len(y))
+    repeated = estimator_class(**QUICK).fit(x.repeat(weights, 0), y.repeat(weights))
     x_shuffled, y_shuffled, w_shuffled = shuffle(x, y, weights, random_state=0)
-    weighted = estimator_class(**settings).fit(x_shuffled, y_shuffled, sample_weight=w_shuffled)
-    assert weighted.history_.switch_epoch == repeated.history_.switch_epoch
-    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-5)
-    np.testing.assert_allclose(outputs(weighted)(x), outputs(repeated)(x), rtol=1e-5)
+    weighted = estimator_class(**QUICK).fit(x_shuffled, y_shuffled, sample_weight=w_shuffled)
+    assert weighted.validation_scores_ is not None
+    assert weighted.validation_scores_ == repeated.validation_scores_
+    assert weighted.loss_curve_ == repeated.loss_curve_
+    np.testing.assert_array_equal(outputs(weighted)(x), outputs(repeated)(x))
 
 
-def test_validation_is_scored_unweighted(problem):
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda c: c.__name__)
+def test_a_zero_weight_is_the_row_removed(estimator_class, problem):
+    x, y = problem
+    weights = (np.arange(len(y)) % 5 != 0).astype(float)
+    removed = estimator_class(**QUICK).fit(x[weights > 0], y[weights > 0])
+    weighted = estimator_class(**QUICK).fit(x, y, sample_weight=weights)
+    np.testing.assert_array_equal(outputs(weighted)(x), outputs(removed)(x))
+
+
+def test_copies_of_a_row_never_straddle_the_validation_split(problem, monkeypatch):
+    calls = recorded_fits(monkeypatch)
+    x, y = problem
+    copies = np.arange(len(y)) % 3 + 1
+    GLAIClassifier(**{**QUICK, "epochs": 1}).fit(np.repeat(x, copies, 0), np.repeat(y, copies))
+    ((train_x, _), (val_x, val_targets)) = calls[0]
+    assert len(train_x) + len(val_x) == len(x)  # one row for the copies of each
+    assert not {tuple(row) for row in train_x.tolist()} & {tuple(row) for row in val_x.tolist()}
+    weights = val_targets[:, 1]  # the copies counted, scaled to mean 1
+    assert set((weights / weights.min()).round().tolist()) <= {1.0, 2.0, 3.0}
+    assert float(weights.mean()) == pytest.approx(1.0)
+
+
+def test_validation_is_scored_with_the_weights(problem, monkeypatch):
+    calls = recorded_fits(monkeypatch)
     x, y = problem
     weights = np.where(y == 1, 10.0, 1.0)
     model = GLAIClassifier(**QUICK).fit(x, y, sample_weight=weights)
-    # the rows the estimator held out: the same split of the same rows, by the same seed
-    _, val = train_test_split(np.arange(len(y)), test_size=0.1, random_state=0, stratify=y)
-    expected = accuracy_score(y[val], model.predict(x[val]))
+    _, (val_x, val_targets) = calls[0]
+    labels, val_weights = model.classes_[val_targets[:, 0].long()], val_targets[:, 1].numpy()
+    expected = accuracy_score(labels, model.predict(val_x.numpy()), sample_weight=val_weights)
     assert model.best_validation_score_ == pytest.approx(expected)
     assert model.history_.metric == "accuracy"
 
@@ -127,12 +161,3 @@ def test_bad_weights_are_named(estimator_class, weights, message):
     x, y = np.arange(16.0).reshape(8, 2), np.array([0, 1] * 4)
     with pytest.raises(ValueError, match=message):
         estimator_class(**QUICK).fit(x, y, sample_weight=weights)
-
-
-def test_weights_only_on_validation_rows_are_an_error():
-    x, y = np.arange(16.0).reshape(8, 2), np.arange(8.0)
-    _, val = train_test_split(np.arange(8), test_size=0.5, random_state=0)
-    weights = np.zeros(8)
-    weights[val] = 1.0
-    with pytest.raises(ValueError, match="zero for every sample of the training split"):
-        GLAIRegressor(**QUICK, validation_fraction=0.5).fit(x, y, sample_weight=weights)

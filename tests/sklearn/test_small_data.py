@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.exceptions import DataConversionWarning
-from sklearn.model_selection import train_test_split
 
 from glai import GLAIClassifier, GLAIRegressor
 
@@ -40,30 +39,21 @@ def test_a_split_that_would_leave_a_class_out_of_training_is_not_made():
     assert model.predict_proba(x).shape == (2, 2)
 
 
-def singleton_problem() -> tuple[np.ndarray, np.ndarray]:
+@pytest.mark.parametrize("seed", range(4))
+def test_a_class_of_one_member_stays_in_training_beside_a_stratified_split(seed):
     rng = np.random.default_rng(0)
-    y = np.array([0, 1] * 20 + [2])  # class 2 has one member: no stratified split
-    return rng.normal(size=(len(y), 3)) + y[:, None], y
-
-
-def single_member_seeds() -> tuple[int, int]:
-    """Seeds whose random 10% split of ``singleton_problem`` keeps its one-member class in
-    training, and puts it in validation."""
-    _, y = singleton_problem()
-    rows = np.arange(len(y))
-    held_out = [2 in y[train_test_split(rows, test_size=0.1, random_state=s)[1]] for s in range(50)]
-    return held_out.index(False), held_out.index(True)
-
-
-def test_a_class_too_small_to_stratify_falls_back_to_a_random_split():
-    x, y = singleton_problem()
-    keeps, holds_out = single_member_seeds()
-    model = fit_without_warning(GLAIClassifier(**{**QUICK, "random_state": keeps}), x, y)
+    y = np.array([0, 1] * 60 + [2])  # class 2 has one member: it keeps it for training
+    x = rng.normal(size=(len(y), 3)) + y[:, None]
+    model = fit_without_warning(GLAIClassifier(**{**QUICK, "random_state": seed}), x, y)
     assert model.validation_scores_ is not None
-    with pytest.warns(UserWarning, match=TOO_FEW):
-        model = GLAIClassifier(**{**QUICK, "random_state": holds_out}).fit(x, y)
-    assert model.validation_scores_ is None
     assert list(model.classes_) == [0, 1, 2]
+
+
+def test_duplicated_rows_count_once_towards_the_validation_split():
+    x, y = np.arange(60.0).reshape(30, 2), np.arange(30) % 2
+    with pytest.warns(UserWarning, match="30 distinct sample"):
+        model = GLAIClassifier(**QUICK).fit(np.repeat(x, 5, 0), np.repeat(y, 5))
+    assert model.validation_scores_ is None
 
 
 def test_a_column_target_is_raveled_with_a_warning_like_scikit_learn():
@@ -79,6 +69,7 @@ def test_a_column_target_is_raveled_with_a_warning_like_scikit_learn():
 
 def test_several_target_columns_stay_several():
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(60, 3))
+    x = rng.normal(size=(120, 3))
     model = fit_without_warning(GLAIRegressor(**QUICK), x, np.stack([x[:, 0], x[:, 1]], 1))
-    assert model.predict(x).shape == (60, 2)
+    assert model.predict(x).shape == (120, 2)
+    assert model.validation_scores_ is not None

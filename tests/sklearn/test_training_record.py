@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import train_test_split
 
+import glai
 from glai import GLAIClassifier, GLAIRegressor
 
 QUICK = {"hidden_features": 16, "epochs": 6, "max_structural_epochs": 2, "random_state": 0}
@@ -39,12 +39,25 @@ def test_the_record_reads_the_history(fitted):
     assert history.metric == METRIC[type(model)]
 
 
-def test_the_best_validation_score_is_the_kept_model_s_score_on_the_held_out_rows(fitted):
-    model, x, y = fitted
-    stratify = y if isinstance(model, GLAIClassifier) else None
-    # the rows the estimator held out: the same split of the same rows, by the same seed
-    _, val = train_test_split(np.arange(len(y)), test_size=0.1, random_state=0, stratify=stratify)
-    assert model.best_validation_score_ == pytest.approx(model.score(x[val], y[val]), abs=1e-5)
+@pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda c: c.__name__)
+def test_the_best_validation_score_is_the_kept_model_s_score_on_the_held_out_rows(
+    estimator_class, monkeypatch
+):
+    from glai.sklearn import estimators
+
+    held_out = []
+
+    def recording_fit(model, train, val, config, **kwargs):
+        held_out.append(val)
+        return glai.fit(model, train, val, config, **kwargs)
+
+    monkeypatch.setattr(estimators, "fit", recording_fit)
+    x, y = problem_for(estimator_class)
+    model = estimator_class(**QUICK).fit(x, y)
+    val_x, _ = held_out[0]
+    rows = [np.flatnonzero((x.astype(np.float32) == row).all(1))[0] for row in val_x.numpy()]
+    assert len(rows) == round(0.1 * len(y))
+    assert model.best_validation_score_ == pytest.approx(model.score(x[rows], y[rows]), abs=1e-5)
 
 
 @pytest.mark.parametrize("estimator_class", ESTIMATORS, ids=lambda c: c.__name__)

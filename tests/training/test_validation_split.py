@@ -96,11 +96,26 @@ def test_a_resumed_run_without_a_seed_keeps_its_split(tmp_path):
     assert resumed.column("val_metric") == uninterrupted.column("val_metric")
 
 
-def test_classes_too_small_to_stratify_are_split_at_random():
+def test_classes_too_small_for_a_share_each_share_the_count_by_largest_remainders():
     x, y = torch.randn(120, 5), torch.arange(30).repeat_interleave(4)
     train, val = split_validation(FitData(x, y), 0.1, 30, torch.Generator().manual_seed(0))
     assert (len(train), len(val)) == (108, 12)
+    assert torch.bincount(y[val.rows], minlength=30).max() == 1  # 12 classes, one each
     history = fit(
         GLAI(5, 8, 30), (x, y), epochs=2, max_structural_epochs=1, min_structural_steps=1, seed=0
     )
     assert all(record.val_metric is not None for record in history)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_every_class_keeps_a_training_sample(seed):
+    x, y = torch.randn(20, 4), torch.tensor([0] + [1] * 19)
+    train, val = split_validation(FitData(x, y), 0.6, 2, torch.Generator().manual_seed(seed))
+    assert set(y[train.rows].tolist()) == {0, 1}
+    assert len(val) == 12 - 1  # the one-sample class would give its sample: it keeps it
+
+
+def test_a_split_that_every_class_needs_whole_for_training_is_not_made():
+    x, y = torch.randn(12, 4), torch.arange(12)
+    train, val = split_validation(FitData(x, y), 0.9, 12, torch.Generator().manual_seed(0))
+    assert val is None and train.rows is None

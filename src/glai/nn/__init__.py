@@ -7,7 +7,7 @@ from glai.nn.losses import nt_xent
 from glai.nn.mask_cache import MaskCache
 from glai.nn.mlp import MLP
 from glai.nn.monitor import StructureCheck, StructureMonitor, SwitchRule, activation_patterns
-from glai.nn.parameters import count_parameters, matched_width, mlp_parameters
+from glai.nn.parameters import count_parameters, matched_width, mlp_parameter_count
 from glai.nn.pruning import path_norms, prune
 from glai.nn.switching import SwitchSummary, freeze_structures
 
@@ -25,7 +25,7 @@ __all__ = [
     "count_parameters",
     "freeze_structures",
     "matched_width",
-    "mlp_parameters",
+    "mlp_parameter_count",
     "nt_xent",
     "path_norms",
     "prune",

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
-from torch.optim import Optimizer
-from torch.optim.optimizer import register_optimizer_step_pre_hook
-from torch.utils.hooks import RemovableHandle
 
 from glai.guards import check_features
 from glai.nn.mlp import MLP, NormFactory, batch_norm_like, batch_norm_settings
@@ -31,8 +26,13 @@ class GLAI(nn.Module):
     which from then on only produces masks. The paths require gradients from the start:
     they take no part in the forward pass before the switch, so they get no gradient and
     optimisers skip them; an optimiser over ``model.parameters()``, built at any time,
-    trains the structure before the switch and the paths after it. An optimiser that
-    holds a frozen structure but none of its paths warns (once) at its next step.
+    trains the structure before the switch and the paths after it. The block installs
+    no hook anywhere: :func:`glai.freeze_structures` checks an optimiser handed to it and
+    returns the paths that begin to train, for optimisers that do not hold them.
+
+    Under ``torch.autocast`` the block takes what ``nn.Linear`` takes (float32, float16
+    and bfloat16 inputs when those are autocast's, whatever the parameters' dtype among
+    them); outside it, the input's dtype must be the parameters'.
 
     With ``norm_layer`` each hidden layer of the structure is ``Linear, BatchNorm1d,
     ReLU`` and the masks are taken after the norm. Before the switch BatchNorm trains as
@@ -154,13 +154,21 @@ class GLAI(nn.Module):
         weight = self.paths[0].weight
         check_features(x, self.in_features, weight.dtype, device=weight.device)
         if masks is None:
-            if not torch.is_grad_enabled():
-                # inference: structure and paths advance together, a mask made as it is used
-                return gated(x, self.paths, (z > 0 for z in self.structure.pre_activations(x)))
-            masks = self.masks(x)
+            masks = self._masks_as_used(x)
         else:
             _check_masks(masks, tuple(x.shape[:-1]), self.hidden_features)
         return gated(x, self.paths, masks)
+
+    def _masks_as_used(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Yield the masks of :meth:`masks`, each made (without gradients) only when its
+        layer needs it: structure and paths advance together, with or without gradients
+        (one computation, so ``torch.jit.trace`` records the same graph in either mode)."""
+        with torch.no_grad():
+            pre_activations = self.structure.pre_activations(x)
+        for _ in self.hidden_features:
+            with torch.no_grad():
+                pre_activation = next(pre_activations)
+            yield pre_activation > 0
 
     @torch.no_grad()
     def freeze_structure(self) -> GLAI:
@@ -182,11 +190,18 @@ class GLAI(nn.Module):
         self._set_frozen(True)
         return self
 
-    def __setstate__(self, state: dict) -> None:
-        """Unpickling and ``copy.deepcopy``: a frozen copy is watched like the original."""
-        super().__setstate__(state)
-        if self._frozen:
-            _IDLE_OPTIMISERS.follow(self)
+    def reset_parameters(self) -> None:
+        """Initialise the block anew, as its constructor does: the structure's and the
+        paths' layers reset in the constructor's order (the same draws under the same
+        seed), norm statistics cleared, and the block back before its switch (the
+        structure trains again). Built on the meta device, a block is made real by
+        ``to_empty(device=...)`` then this.
+        """
+        self.structure.reset_parameters()
+        for path in self.paths:
+            path.reset_parameters()
+        self.switched.fill_(False)
+        self._set_frozen(False)
 
     def _set_frozen(self, frozen: bool) -> None:
         self._frozen = frozen
@@ -197,11 +212,10 @@ class GLAI(nn.Module):
             self.structure.eval()
         else:
             self.structure.train(self.training)
-        _IDLE_OPTIMISERS.follow(self)
 
-    @staticmethod
-    def from_mlp(mlp: nn.Module) -> GLAI:
-        """Build a switched GLAI whose structure is a copy of a trained ReLU MLP.
+    @classmethod
+    def from_mlp(cls, mlp: nn.Module) -> GLAI:
+        """Build a switched block whose structure is a copy of a trained ReLU MLP.
 
         Args:
             mlp: an ``nn.Sequential`` of ``Linear, ReLU, ..., Linear`` or ``Linear,
@@ -209,11 +223,13 @@ class GLAI(nn.Module):
                 :class:`glai.MLP`.
 
         Returns:
-            A frozen GLAI whose output equals ``mlp``'s (in eval mode).
+            A frozen block of class ``cls`` (called with GLAI's constructor arguments: a
+            subclass whose constructor differs overrides this) whose output equals
+            ``mlp``'s (in eval mode).
         """
         linears, norms = _layers_of_relu_mlp(mlp)
         first = linears[0]
-        model = GLAI(
+        model = cls(
             first.in_features,
             [linear.out_features for linear in linears[:-1]],
             linears[-1].out_features,
@@ -232,7 +248,10 @@ class GLAI(nn.Module):
         return model.freeze_structure()
 
     def extra_repr(self) -> str:
-        return f"frozen={self._frozen}"
+        return (
+            f"in_features={self.in_features}, hidden_features={self.hidden_features}, "
+            f"out_features={self.out_features}, frozen={self._frozen}"
+        )
 
 
 def gated(
@@ -311,54 +330,3 @@ def _layers_of_relu_mlp(mlp: nn.Module) -> tuple[list[nn.Linear], list[nn.BatchN
     if any(setting != settings[0] for setting in settings):
         raise ValueError(f"from_mlp needs BatchNorm1d layers of one setting, found {settings}")
     return linears, norms
-
-
-class _IdleOptimisers:
-    """The global optimiser step pre-hook that warns, once per optimiser, when it holds a
-    frozen structure's parameters but none of that block's paths (it trains nothing of
-    the block any more). Installed at the first switch; verdicts are cached per
-    optimiser and looked at again only when its parameter groups change or a block
-    switches, so a step costs a few tuple comparisons."""
-
-    def __init__(self) -> None:
-        self.frozen: weakref.WeakSet[GLAI] = weakref.WeakSet()
-        self.switches = 0
-        self.verdicts: weakref.WeakKeyDictionary[Optimizer, tuple | None] = (
-            weakref.WeakKeyDictionary()
-        )
-        self.handle: RemovableHandle | None = None
-
-    def follow(self, block: GLAI) -> None:
-        """Record that ``block`` switched (or was unfrozen by a loaded state)."""
-        self.switches += 1
-        if not block.frozen:
-            self.frozen.discard(block)
-            return
-        self.frozen.add(block)
-        if self.handle is None:
-            self.handle = register_optimizer_step_pre_hook(self)
-
-    def __call__(self, optimizer: Optimizer, args: tuple, kwargs: dict) -> None:
-        groups = tuple((id(g["params"]), len(g["params"])) for g in optimizer.param_groups)
-        key = (self.switches, groups)
-        if optimizer in self.verdicts and self.verdicts[optimizer] in (key, None):
-            return  # None: warned already
-        self.verdicts[optimizer] = key
-        held = {id(p) for group in optimizer.param_groups for p in group["params"]}
-        for block in list(self.frozen):
-            parts = (block.structure, block.paths)
-            holds = [any(id(p) in held for p in part.parameters()) for part in parts]
-            if holds == [True, False]:
-                self.verdicts[optimizer] = None
-                warnings.warn(
-                    f"{type(optimizer).__name__} holds the frozen structure of GLAI("
-                    f"{block.in_features}, {block.hidden_features}, {block.out_features}) "
-                    f"but none of its paths, so it trains nothing of that block: build the "
-                    f"optimiser over model.parameters() or over the paths",
-                    UserWarning,
-                    stacklevel=3,
-                )
-                return
-
-
-_IDLE_OPTIMISERS = _IdleOptimisers()

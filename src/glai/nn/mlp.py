@@ -92,6 +92,14 @@ class MLP(nn.Sequential):
     def bias(self) -> bool:
         return self.linears[0].bias is not None
 
+    def reset_parameters(self) -> None:
+        """Initialise every layer anew, in the constructor's order (the same draws under
+        the same seed), norm statistics cleared; with ``to_empty(device=...)`` this makes
+        real an MLP built on the meta device."""
+        for layer in self:
+            if isinstance(layer, (nn.Linear, nn.BatchNorm1d)):
+                layer.reset_parameters()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, in_features) or (batch, ..., in_features) -> (batch, ..., out_features).
 

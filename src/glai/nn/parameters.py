@@ -28,10 +28,10 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     )
 
 
-def mlp_parameters(
+def mlp_parameter_count(
     in_features: int, hidden_features: int | Sequence[int], out_features: int, bias: bool = True
 ) -> int:
-    """Parameters of a ReLU MLP of these widths, without building it."""
+    """Number of scalar parameters of a ReLU MLP of these widths, without building it."""
     widths = [in_features, *as_widths(hidden_features), out_features]
     return sum((fan_in + bias) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
 
@@ -59,10 +59,10 @@ def matched_width(
     check_positive_int(in_features, "in_features")
     check_positive_int(out_features, "out_features")
     widths = as_widths(mlp_hidden_features, "mlp_hidden_features")
-    target = mlp_parameters(in_features, widths, out_features, bias)
+    target = mlp_parameter_count(in_features, widths, out_features, bias)
 
     def glai_parameters(candidate: list[int]) -> int:
-        return 2 * mlp_parameters(in_features, candidate, out_features, bias)
+        return 2 * mlp_parameter_count(in_features, candidate, out_features, bias)
 
     def scaled(factor: float) -> list[int]:
         return [max(1, round(factor * width)) for width in widths]

@@ -7,6 +7,7 @@ where an estimator parameter is named differently from its setting.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,7 +15,6 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils import Tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -27,11 +27,12 @@ from sklearn.utils.validation import (
 from glai.nn.block import GLAI
 from glai.sklearn.objectives import (
     r2,
+    weighted_accuracy,
     weighted_cross_entropy,
     weighted_mse,
-    with_weights,
-    without_weights,
+    weighted_r2,
 )
+from glai.sklearn.samples import Samples, positive_rows
 from glai.training.config import (
     DEFAULT_HIDDEN_FEATURES,
     FitConfig,
@@ -39,6 +40,7 @@ from glai.training.config import (
     flat_defaults,
     flat_fields,
 )
+from glai.training.fit_data import MIN_VALIDATION
 from glai.training.history import History
 from glai.training.metrics import MetricFunction, accuracy
 from glai.training.objective import LossFunction
@@ -59,13 +61,9 @@ DEFAULTS: dict[str, Any] = estimator_params(flat_defaults())
 """Every training parameter's default, by estimator parameter name (from the config)."""
 
 
-Part = tuple[torch.Tensor, ...]
-"""Inputs, targets and (for a weighted fit) weights of the training or validation split."""
-
-
 class _GLAIEstimator(BaseEstimator):
-    """Shared fit/forward logic; subclasses define how targets are checked, encoded, split
-    and scored."""
+    """Shared fit/forward logic; subclasses define how targets are checked, encoded,
+    stratified and scored."""
 
     def __init__(
         self,
@@ -117,80 +115,47 @@ class _GLAIEstimator(BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Train a GLAI on ``X`` (n_samples, n_features) and ``y``; returns ``self``.
 
-        A ``validation_fraction`` of the samples is held out for early stopping and the
-        validation scores; when the samples are too few to split (one sample, or a class
-        that would be missing from training) it trains on all of them without validation,
-        and warns.
+        The data are taken as a weighted set of distinct samples (see
+        :mod:`glai.sklearn.samples`): a row's weight counts as copies of it, so integer
+        weights train exactly as repeated rows, and the order of the rows does not matter.
+        A ``validation_fraction`` of the distinct samples is held out for early stopping
+        and the validation scores by the split of :func:`glai.fit` (stratified by class
+        for a classifier, every class keeping training samples); with too few samples for
+        that (fewer than :data:`~glai.training.fit_data.MIN_VALIDATION` to hold out) it
+        trains on all of them without validation, and warns.
 
         Args:
-            sample_weight: (n_samples,) non-negative weights, or ``None``. The training
-                loss is then the weighted mean of the samples' losses (weights scaled to
-                mean 1 over the training split); validation is unweighted. Equal weights
-                train exactly as no weights.
+            sample_weight: (n_samples,) non-negative weights, or ``None`` (weight 1 each).
+                The training loss and the validation scores are then weighted means over
+                the samples; equal weights train exactly as no weights.
         """
         X, y = self._validate_training_data(X, y)
         config = self.fit_config()
-        weights = _nonuniform_weights(sample_weight, X)
-        targets = self._encode_targets(y, weights)
-        train, val = self._split(torch.from_numpy(X), targets, weights, config)
-        # the split is made here (glai.fit's own would not see classes or weights)
+        X, y, weights = positive_rows(X, y, _checked_weights(sample_weight, X))
+        samples = Samples.merge(X, self._encode_targets(y), weights)
+        targets = self._training_targets(samples)
+        fraction = config.validation_fraction
+        train, val = samples.split(targets, fraction, self._classes(), config.seed)
+        # the split is made here (glai.fit's own would not see the weights)
         config = config.replace(validation_fraction=0)
         if val is None:
             config = config.replace(early_stopping=None)
-        if weights is not None:
-            train, val = _weights_as_targets(train, val)
+            if fraction > 0:
+                _warn_too_few(len(samples), fraction)
         with torch.random.fork_rng():
             if config.seed is not None:
                 torch.manual_seed(config.seed)
             self.model_ = GLAI(X.shape[1], self.hidden_features, self._out_features(targets))
-        loss, metric = self._objective(weighted=weights is not None)
+        loss, metric = self._objective(weighted=samples.weighted)
         self.history_ = fit(self.model_, train, val, config, loss=loss, metric=metric)
         return self
 
     def _validate_training_data(self, X, y) -> tuple[np.ndarray, np.ndarray]:
         return validate_data(self, X, y, dtype=np.float32)
 
-    def _split(
-        self,
-        x: torch.Tensor,
-        targets: torch.Tensor,
-        weights: np.ndarray | None,
-        config: FitConfig,
-    ) -> tuple[Part, Part | None]:
-        """The training and validation parts of ``(x, targets[, weights])``: stratified
-        where the classes allow, else at random if training keeps every class; no
-        validation part if ``validation_fraction`` is 0 or no such split exists."""
-        arrays = (x, targets) if weights is None else (x, targets, torch.from_numpy(weights))
-        fraction = config.validation_fraction
-        if fraction == 0:
-            return arrays, None
-        stratify = self._stratify(targets)
-        for labels in [None] if stratify is None else [stratify, None]:
-            try:
-                parts = train_test_split(
-                    *arrays, test_size=fraction, random_state=config.seed, stratify=labels
-                )
-            except ValueError:  # too few samples, or a class too small to stratify
-                continue
-            train, val = tuple(parts[0::2]), tuple(parts[1::2])
-            if self._trainable(train[1]):
-                return train, val
-        warnings.warn(
-            f"{len(x)} sample(s) are too few to hold out validation_fraction={fraction} "
-            "(and train on every class): training on all of them, without validation or "
-            "early stopping",
-            UserWarning,
-            stacklevel=3,
-        )
-        return arrays, None
-
-    def _stratify(self, targets: torch.Tensor) -> np.ndarray | None:
-        """Labels to stratify the validation split by (``None``: split at random)."""
+    def _classes(self) -> int | None:
+        """Number of classes to stratify the validation split by (``None``: at random)."""
         return None
-
-    def _trainable(self, train_targets: torch.Tensor) -> bool:
-        """Whether a training split with these targets is worth training on."""
-        return True
 
     def _fitted_history(self) -> History:
         check_is_fitted(self, "history_")
@@ -222,41 +187,33 @@ class _GLAIEstimator(BaseEstimator):
 
     @torch.no_grad()
     def _forward(self, X) -> np.ndarray:
-        """Raw outputs of the trained model, (n_samples, out_features)."""
+        """Raw outputs of the trained model, (n_samples, out_features), computed in float64
+        on the CPU by a float64 copy of the model, as MLPClassifier computes: in float32,
+        matrix products are blocked by the batch size, so a row's outputs would depend on
+        the rows predicted with it (by about 1e-6); in float64 by about 1e-15."""
         check_is_fitted(self, "model_")
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        self.model_.eval()
-        device = self.model_.paths[0].weight.device
-        outputs = [
-            self.model_(batch.to(device)).cpu()
-            for batch in torch.from_numpy(X).split(_PREDICT_BATCH)
-        ]
-        return torch.cat(outputs).double().numpy()
+        model = copy.deepcopy(self.model_).to("cpu", torch.float64).eval()
+        batches = torch.from_numpy(X).double().split(_PREDICT_BATCH)
+        return torch.cat([model(batch) for batch in batches]).numpy()
 
 
-def _nonuniform_weights(sample_weight, X: np.ndarray) -> np.ndarray | None:
-    """``sample_weight`` checked (finite, non-negative, not all zero), or ``None`` when it
-    is absent or equal for every sample: equal weights train exactly as no weights."""
+def _warn_too_few(samples: int, fraction: float) -> None:
+    warnings.warn(
+        f"{samples} distinct sample(s) are too few to hold out validation_fraction="
+        f"{fraction} (at least {MIN_VALIDATION} validation samples, every class keeping some "
+        "for training): training on all of them, without validation or early stopping",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _checked_weights(sample_weight, X: np.ndarray) -> np.ndarray | None:
+    """``sample_weight`` checked (finite, non-negative, not all zero) as float64, or
+    ``None`` without one."""
     if sample_weight is None:
         return None
-    weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-    return None if np.all(weights == weights[0]) else weights
-
-
-def _weights_as_targets(train: Part, val: Part | None) -> tuple[Part, Part | None]:
-    """``(x, targets, weights)`` splits as ``(x, targets with weights)``, what the weighted
-    losses read: training weights scaled to mean 1, validation weights all 1."""
-    x, targets, weights = train
-    if not bool(weights.any()):
-        raise ValueError(
-            "sample_weight is zero for every sample of the training split: give some "
-            "weight to more samples, or set validation_fraction=0"
-        )
-    train = (x, with_weights(targets, weights / weights.mean()))
-    if val is not None:
-        x, targets, _ = val
-        val = (x, with_weights(targets, torch.ones(len(targets))))
-    return train, val
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
 
 class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
@@ -264,8 +221,9 @@ class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
 
     Args:
         hidden_features: GLAI hidden width or widths.
-        validation_fraction: share of the training data held out for early stopping
-            (stratified); 0 trains on everything without early stopping.
+        validation_fraction: share of the distinct training samples held out for early
+            stopping (stratified, by :func:`glai.fit`'s split); 0 trains on everything
+            without early stopping.
         **settings: every training setting of :class:`glai.training.config.FitConfig`
             (the switch rule's ``threshold``, ``patience``, ``max_structural_epochs``,
             ``relative``, ``probe_size``, ``min_structural_steps``, ``switch_on_plateau``
@@ -274,41 +232,41 @@ class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
             ``verbose``, as :data:`ESTIMATOR_NAMES` says.
 
     Attributes:
-        classes_: the class labels seen in ``fit``.
+        classes_: the class labels seen in ``fit`` (on rows of positive weight).
         model_: the trained :class:`glai.GLAI`.
         history_: its :class:`glai.History`.
         n_iter_: epochs trained, both phases together.
         loss_curve_: mean training cross-entropy of every epoch.
-        validation_scores_: accuracy on the validation split after every epoch (unweighted),
-            or ``None`` without one.
+        validation_scores_: accuracy on the validation split after every epoch (weighted
+            by ``sample_weight`` and copies of rows), or ``None`` without one.
         best_validation_score_: that accuracy for the epoch whose weights were kept, or
             ``None``.
     """
 
-    def _encode_targets(self, y: np.ndarray, weights: np.ndarray | None) -> torch.Tensor:
+    def _encode_targets(self, y: np.ndarray) -> np.ndarray:
+        """Class indices (n,) int64 of the labels ``y`` (rows of positive weight), which
+        make ``classes_``."""
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
-        weighed = self.classes_ if weights is None else np.unique(y[weights > 0])
-        if len(weighed) < 2:
-            which = "" if weights is None else " with a positive sample_weight"
+        if len(self.classes_) < 2:
             raise ValueError(
-                f"GLAIClassifier needs at least 2 classes in y{which}, got one class: "
-                f"{weighed.tolist()[0]!r}"
+                f"GLAIClassifier needs at least 2 classes in y with a positive sample_weight "
+                f"(or none given), got one class: {self.classes_.tolist()[0]!r}"
             )
-        return torch.from_numpy(encoded.astype(np.int64))
+        return encoded.astype(np.int64)
+
+    def _training_targets(self, samples: Samples) -> torch.Tensor:
+        return torch.from_numpy(samples.targets)
 
     def _out_features(self, targets: torch.Tensor) -> int:
         return len(self.classes_)
 
-    def _stratify(self, targets: torch.Tensor) -> np.ndarray:
-        return targets.numpy()
-
-    def _trainable(self, train_targets: torch.Tensor) -> bool:
-        return len(torch.unique(train_targets)) == len(self.classes_)
+    def _classes(self) -> int:
+        return len(self.classes_)
 
     def _objective(self, weighted: bool) -> tuple[str | LossFunction, MetricFunction]:
         if weighted:
-            return weighted_cross_entropy, without_weights(accuracy, classes=True)
+            return weighted_cross_entropy, weighted_accuracy
         return "cross_entropy", accuracy
 
     def predict_proba(self, X) -> np.ndarray:
@@ -335,8 +293,8 @@ class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
 class GLAIRegressor(RegressorMixin, _GLAIEstimator):
     """Regressor with a GLAI head, trained by :func:`glai.fit` (mean squared error).
 
-    Targets are standardised for training (by their weighted mean and standard deviation
-    when ``fit`` is given ``sample_weight``) and mapped back in :meth:`predict`. Takes the
+    Targets are standardised for training (by their mean and standard deviation, weighted
+    by ``sample_weight`` and copies of rows) and mapped back in :meth:`predict`. Takes the
     same arguments as :class:`GLAIClassifier`; ``y`` may be (n,) or (n, n_outputs), and a
     column (n, 1) is taken as (n,) with a ``DataConversionWarning``, as scikit-learn does.
 
@@ -345,9 +303,10 @@ class GLAIRegressor(RegressorMixin, _GLAIEstimator):
         history_: its :class:`glai.History`.
         n_iter_: epochs trained, both phases together.
         loss_curve_: mean training squared error of every epoch, on standardised targets.
-        validation_scores_: R² on the validation split after every epoch (unweighted,
-            averaged over outputs as :func:`sklearn.metrics.r2_score` does; standardising
-            does not change it), or ``None`` without one. Early stopping and the kept
+        validation_scores_: R² on the validation split after every epoch (weighted by
+            ``sample_weight`` and copies of rows, averaged over outputs as
+            :func:`sklearn.metrics.r2_score` does; standardising does not change it), or
+            ``None`` without one. Early stopping and the kept
             weights follow the validation loss unless ``early_stopping_on="metric"``.
         best_validation_score_: that R² for the epoch whose weights were kept, or ``None``.
     """
@@ -363,10 +322,15 @@ class GLAIRegressor(RegressorMixin, _GLAIEstimator):
             y = column_or_1d(y, warn=True)
         return X, y
 
-    def _encode_targets(self, y: np.ndarray, weights: np.ndarray | None) -> torch.Tensor:
+    def _encode_targets(self, y: np.ndarray) -> np.ndarray:
+        """Targets as (n, n_outputs) float64."""
         y = np.asarray(y, dtype=np.float64)
         self.single_output_ = y.ndim == 1
-        y = y.reshape(len(y), -1)
+        return y.reshape(len(y), -1)
+
+    def _training_targets(self, samples: Samples) -> torch.Tensor:
+        """The targets standardised by their weighted mean and standard deviation."""
+        y, weights = samples.targets, samples.weights
         mean = np.average(y, axis=0, weights=weights)
         scale = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=weights))
         self.y_mean_, self.y_scale_ = mean.astype(np.float32), scale.astype(np.float32)
@@ -378,7 +342,7 @@ class GLAIRegressor(RegressorMixin, _GLAIEstimator):
 
     def _objective(self, weighted: bool) -> tuple[str | LossFunction, MetricFunction]:
         if weighted:
-            return weighted_mse, without_weights(r2, classes=False)
+            return weighted_mse, weighted_r2
         return "mse", r2
 
     def predict(self, X) -> np.ndarray:

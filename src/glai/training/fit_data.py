@@ -204,25 +204,28 @@ def split_validation(
 ) -> tuple[FitData, FitData | None]:
     """Hold out ``fraction`` of ``data`` for validation: ``(train, val)``.
 
-    Class targets of fixed tensors are split per class (stratified), so that every class
-    keeps its share on both sides; other data, and classes too small for their shares to
-    add up to :data:`MIN_VALIDATION`, at random. The parts share the tensors
+    ``round(fraction * len(data))`` samples are held out, drawn with ``generator``. Class
+    targets of fixed tensors are split per class (stratified): that count is shared among
+    the classes in proportion to their sizes (largest remainders; a tie goes to the larger
+    class, then to the class met first in the random order), and every class keeps at
+    least one training sample. Other data are split at random. The parts share the tensors
     (see :attr:`FitData.rows`). Returns ``(data, None)`` when the split would hold fewer
     than :data:`MIN_VALIDATION` samples.
+
+    This one split serves :func:`glai.fit` and the scikit-learn estimators.
     """
     count = round(fraction * len(data))
     if count < MIN_VALIDATION:
         return data, None
     order = torch.randperm(len(data), generator=generator)
-    val_rows = order[:count]
     if data.fixed and classes is not None:
         labels = data.targets.cpu()[order]
-        held = [
-            order[labels == c][: round(fraction * int((labels == c).sum()))] for c in range(classes)
-        ]
-        stratified = torch.cat(held)
-        if len(stratified) >= MIN_VALIDATION:  # else classes too small: at random
-            val_rows = stratified
+        shares = _class_shares(labels, classes, count)
+        val_rows = torch.cat([order[labels == c][:share] for c, share in enumerate(shares)])
+        if len(val_rows) < MIN_VALIDATION:  # classes too small to give their shares
+            return data, None
+    else:
+        val_rows = order[:count]
     keep = torch.ones(len(data), dtype=torch.bool)
     keep[val_rows] = False
     train_rows, val_rows = keep.nonzero().flatten(), val_rows.sort().values
@@ -235,3 +238,22 @@ def split_validation(
         FitData(data.inputs, data.targets, rows=train_rows.to(device)),
         FitData(data.inputs, data.targets, rows=val_rows.to(device)),
     )
+
+
+def _class_shares(labels: torch.Tensor, classes: int, count: int) -> list[int]:
+    """How many samples of each class to hold out of ``labels`` (n,), in a random order:
+    ``count`` apportioned to the class sizes by largest remainders, each class keeping one
+    sample or more for training."""
+    sizes = torch.bincount(labels, minlength=classes)
+    quotas = sizes.double() * count / len(labels)
+    shares = quotas.floor().long()
+    first_met = torch.full((classes,), len(labels)).scatter_reduce(
+        0, labels, torch.arange(len(labels)), reduce="amin"
+    )
+    ties = sorted(
+        range(classes),
+        key=lambda c: (-float(quotas[c] - shares[c]), -int(sizes[c]), int(first_met[c])),
+    )
+    for c in ties[: count - int(shares.sum())]:
+        shares[c] += 1
+    return torch.minimum(shares, (sizes - 1).clamp(min=0)).tolist()

@@ -238,8 +238,9 @@ class Trainer:
         if val_part is None:
             warnings.warn(
                 f"{len(train)} training samples are too few to hold out a validation split "
-                f"(validation_fraction={fraction} gives {round(fraction * len(train))}, at "
-                f"least {MIN_VALIDATION} are needed): training on all of them for all "
+                f"(validation_fraction={fraction} gives {round(fraction * len(train))}, or "
+                "fewer once every class keeps a training sample; at least "
+                f"{MIN_VALIDATION} are needed): training on all of them for all "
                 f"{self.config.epochs} epochs without early stopping; pass val= to "
                 "validate, or validation_fraction=0 to silence this",
                 stacklevel=5,  # the caller of glai.fit
