@@ -190,7 +190,7 @@ class TrainingRun:
     def train_epoch(self) -> tuple[float, int | None]:
         """One pass over the training data: (mean loss, first step whose loss was not
         finite, or None). Losses stay on the device until the end of the epoch."""
-        if self.ridge_start and self.phase_epochs == 0 and self.history.switch_epoch:
+        if self.ridge_start and self.phase_epochs == 0 and self.history.switch_epoch is not None:
             # the first epoch after a switch starts from the ridge output layer (not the
             # switch itself: the switch epoch's weights are the ones its validation judged)
             trained = self.strategy.module if self.strategy is not None else self.model
@@ -360,6 +360,7 @@ class TrainingRun:
             pattern_change=check.pattern_change if check else None,
             layer_changes=check.layer_changes if check else None,
             weight_change=check.weight_change if check else None,
+            path_distance=check.path_distance if check else None,
         )
         self.history.records.append(record)
         return record
