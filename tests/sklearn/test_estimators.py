@@ -1,7 +1,9 @@
+import copy
 import pickle
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import GridSearchCV
@@ -237,3 +239,21 @@ def test_no_validation_split_means_no_early_stopping(digits_numpy, monkeypatch):
     assert no_val is None and without.early_stopping is None
     assert val is not None and with_split.early_stopping == 3
     assert without.replace(early_stopping=3) == with_split
+
+
+def test_an_estimator_holding_a_pruned_model_predicts_and_round_trips(
+    fitted, digits_numpy, tmp_path
+):
+    from glai.sklearn import load_estimator, save_estimator
+
+    x, _ = digits_numpy
+    estimator = copy.deepcopy(fitted)
+    estimator.model_ = glai.prune(estimator.model_, 0.5)
+    assert estimator.model_.hidden_features == [16]
+    with torch.no_grad():
+        expected = estimator.model_(torch.tensor(x, dtype=torch.float32)).argmax(1).numpy()
+    np.testing.assert_array_equal(estimator.predict(x), estimator.classes_[expected])
+    save_estimator(estimator, tmp_path / "pruned.safetensors")
+    restored = load_estimator(tmp_path / "pruned.safetensors")
+    assert restored.model_.hidden_features == [16]
+    np.testing.assert_array_equal(restored.predict(x), estimator.predict(x))

@@ -9,7 +9,7 @@ import torch
 from glai.io.models import load, read_info
 from glai.nn.block import GLAI
 from glai.nn.parameters import count_parameters
-from glai.nn.pruning import path_norms
+from glai.nn.path_norms import path_norms
 
 
 def describe_model_file(path: str | os.PathLike) -> dict:

@@ -10,8 +10,9 @@ from glai.nn.mlp import MLP
 from glai.nn.monitor import StructureCheck, StructureMonitor, SwitchRule
 from glai.nn.parameters import count_parameters, matched_width, mlp_parameters
 from glai.nn.path_distance import path_distance
+from glai.nn.path_norms import path_norms
 from glai.nn.patterns import activation_patterns
-from glai.nn.pruning import path_norms, prune
+from glai.nn.pruning import prune
 from glai.nn.switching import SwitchSummary, freeze_structures
 
 __all__ = [
