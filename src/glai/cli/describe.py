@@ -7,7 +7,6 @@ import os
 import torch
 
 from glai.io.models import load, read_info
-from glai.nn.block import GLAI
 from glai.nn.parameters import count_parameters
 from glai.nn.path_norms import path_norms
 
@@ -19,15 +18,16 @@ def describe_model_file(path: str | os.PathLike) -> dict:
     ``trainable_parameters``, ``frozen``, ``estimator``, ``standardized`` (whether its
     inputs are scaled) and ``feature_names`` (if saved by
     :func:`glai.sklearn.save_estimator`), ``epochs``, ``switch_epoch``,
-    ``best_epoch``, ``best_metric``, ``metric``, and for a GLAI ``path_norms``: per hidden
-    layer the min, median and max path norm and the share of units under 1% of the max.
+    ``best_epoch``, ``best_metric``, ``metric``, ``pruned`` (what ``glai prune`` removed,
+    if it wrote the file) and ``path_norms``: per hidden layer the min, median and max
+    (data-free) path norm and the share of units under 1% of the max.
     """
     model = load(path)
     info = read_info(path)["info"]
     history = info.get("history", {})
     records = history.get("records", [])
     best_epoch = history.get("best_epoch")
-    description = {
+    return {
         "kind": type(model).__name__,
         "in_features": model.in_features,
         "hidden_features": model.hidden_features,
@@ -43,10 +43,9 @@ def describe_model_file(path: str | os.PathLike) -> dict:
         "best_epoch": best_epoch,
         "metric": history.get("metric"),
         "best_metric": records[best_epoch - 1]["val_metric"] if best_epoch else None,
+        "pruned": info.get("pruned"),
+        "path_norms": [_norm_summary(norms) for norms in path_norms(model)],
     }
-    if isinstance(model, GLAI):
-        description["path_norms"] = [_norm_summary(norms) for norms in path_norms(model)]
-    return description
 
 
 def _norm_summary(norms: torch.Tensor) -> dict:
@@ -70,6 +69,12 @@ def format_description(description: dict) -> str:
                     f"{summary['median']:.4g}, max {summary['max']:.4g}, "
                     f"{100 * summary['under_1_percent_of_max']:.1f}% of units under 1% of max"
                 )
+        elif key == "pruned" and value is not None:
+            lines.append(
+                f"pruned: {100 * value['fraction']:g}% of the hidden units of "
+                f"{value['hidden_features_before']} by {value['by']} "
+                f"({'per layer' if value['scope'] == 'layer' else 'across layers'})"
+            )
         elif key == "feature_names" and value is not None:
             lines.append(f"feature names: {', '.join(value)}")
         elif value is not None:
