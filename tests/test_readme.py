@@ -50,11 +50,13 @@ def test_shell_example(tmp_path):
 
 def test_the_readme_shows_each_way_to_use_glai_in_ones_own_code():
     assert "## Use it in your own code" in README
-    assert len(OWN_CODE) == 5
+    assert len(OWN_CODE) == 6
 
 
 @pytest.mark.parametrize(
-    "code", OWN_CODE, ids=["own-loop", "nested-fit", "projection-head", "few-shot", "transformer"]
+    "code",
+    OWN_CODE,
+    ids=["own-loop", "nested-fit", "projection-head", "few-shot", "transformer", "paths"],
 )
 def test_own_code_example(code, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
