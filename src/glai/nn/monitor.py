@@ -179,8 +179,9 @@ class StructureMonitor:
     Args:
         probe: (n_probe, in_features) inputs on which patterns are compared; when ``None``,
             :func:`glai.fit` draws one from the training inputs.
-        rule: the :class:`SwitchRule` (its ``probe_size`` is what :func:`glai.fit` draws
-            when ``probe`` is ``None``).
+        rule: the :class:`SwitchRule` (default: its defaults). Its ``probe_size`` is not
+            read here: without a probe, :func:`glai.fit` draws its own config's
+            ``probe_size`` training inputs.
 
     Attributes:
         checks_: the :class:`StructureCheck` of every check since :meth:`on_train_begin`.
