@@ -6,7 +6,7 @@ is on ``pythonpath`` in pyproject.toml).
 
 import torch
 
-from glai import EpochRecord, History
+from glai import GLAI, EpochRecord, History
 
 DEPTHS = [[7], [9, 6], [8, 7, 5]]
 DTYPES = [torch.float32, torch.float64]
@@ -50,3 +50,8 @@ class CountingBackbone(torch.nn.Module):
             raise KeyboardInterrupt("interrupted")
         self.seen += len(x)
         return self.linear(x)
+
+
+def head_on_a_stem():
+    """A GLAI head (hidden widths 6 and 4) on a ReLU layer, for 5 input features."""
+    return torch.nn.Sequential(torch.nn.Linear(5, 12), torch.nn.ReLU(), GLAI(12, [6, 4], 3))

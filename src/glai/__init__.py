@@ -24,6 +24,7 @@ from glai.nn import (
     freeze_structures,
     matched_width,
     mlp_parameter_count,
+    path_distance,
     path_norms,
     prune,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "load",
     "matched_width",
     "mlp_parameter_count",
+    "path_distance",
     "path_norms",
     "prune",
     "read_info",

@@ -82,7 +82,7 @@ def fit_support_set(
         half = steps // 2
         cap = {"max_structural_epochs": half, "min_structural_steps": half}
         rule = FitConfig().replace(**settings, **cap).switch
-        monitor = StructureMonitor.from_rule(rule)
+        monitor = StructureMonitor(rule=rule)
         epochs = steps - half
     budget = {
         "epochs": epochs,

@@ -34,10 +34,19 @@ def as_widths(hidden_features: int | Sequence[int], name: str = "hidden_features
 
 def check_positive_int(value: int, name: str) -> None:
     """Raise unless ``value`` is an integer >= 1 (a numpy integer counts, a bool does not)."""
+    _check_int_from(value, name, 1)
+
+
+def check_non_negative_int(value: int, name: str) -> None:
+    """Raise unless ``value`` is an integer >= 0 (a numpy integer counts, a bool does not)."""
+    _check_int_from(value, name, 0)
+
+
+def _check_int_from(value: int, name: str, lowest: int) -> None:
     if not _is_int(value):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
+    if value < lowest:
+        raise ValueError(f"{name} must be >= {lowest}, got {value}")
 
 
 def _is_int(value: object) -> bool:

@@ -39,7 +39,7 @@ def plot_accuracy_against_time(
                 linewidth=1.4,
                 label=name if number == 0 else None,
             )
-            if history.switch_epoch is not None:
+            if history.switch_epoch:  # 0: frozen before the first epoch, no point to mark
                 switch = history[history.switch_epoch - 1]
                 axes.plot(
                     switch.seconds,

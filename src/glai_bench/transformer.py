@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from glai.nn.monitor import StructureMonitor
+from glai.nn.monitor import StructureMonitor, SwitchRule
 from glai.nn.transformer import (
     EncoderLayer,
     GLAITransformerEncoderLayer,
@@ -205,7 +205,9 @@ def transformer_candidates(
     two_phase = {
         **shared,
         "epochs": plan.epochs,
-        "monitor": StructureMonitor(max_structural_epochs=half, min_structural_steps=1),
+        "monitor": StructureMonitor(
+            rule=SwitchRule(max_structural_epochs=half, min_structural_steps=1)
+        ),
     }
     specs = [
         (MLP_NAME, MLPTransformerEncoderLayer, single),
@@ -261,12 +263,15 @@ def step_table(results: Sequence[RunResult], steps: Sequence[Steps]) -> str:
         ratio = None if quantitative is None else quantitative / reference
         accuracies = [100 * r.test_metric for r in runs]
         seconds = [r.history[-1].seconds for r in runs]
+        switches = [
+            "–" if r.history.switch_epoch is None else str(r.history.switch_epoch) for r in runs
+        ]
         lines.append(
             f"| {name} | {runs[0].parameters:,} | {_mean_std(accuracies)} "
             f"| {_cell(_step_ms(timed, ('train', 'structural', 'quantitative')))} "
             f"| {_cell(_step_ms(timed, ('structural',)))} | {_cell(quantitative)} "
             f"| {_cell(ratio, 2)} "
-            f"| {', '.join(str(r.history.switch_epoch or '–') for r in runs)} "
+            f"| {', '.join(switches)} "
             f"| {', '.join(str(len(r.history)) for r in runs)} | {_mean_std(seconds)} |"
         )
     return "\n".join(lines)

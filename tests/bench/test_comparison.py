@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from glai import GLAI, MLP, StructureMonitor
+from glai import GLAI, MLP, StructureMonitor, SwitchRule
 from glai_bench.comparison import (
     Candidate,
     RunResult,
@@ -115,7 +115,7 @@ def test_every_candidate_is_warmed_up_before_the_timed_runs():
 
         return build
 
-    monitor = StructureMonitor(threshold=0.0, max_structural_epochs=3)
+    monitor = StructureMonitor(rule=SwitchRule(threshold=0.0, max_structural_epochs=3))
     candidates = [
         Candidate("mlp", builder("mlp"), {"epochs": 3}),
         Candidate("glai", builder("glai"), {"epochs": 6, "monitor": monitor}),

@@ -72,6 +72,15 @@ def test_inspect_json(table, tmp_path, capsys):
     assert sum(phase["epochs"] for phase in description["phases"]) == description["epochs"]
 
 
+def test_inspect_gives_an_mlps_path_norms_too(tmp_path, capsys):
+    import glai
+
+    glai.save(glai.MLP(4, [8, 6], 3), tmp_path / "mlp.safetensors")
+    assert main(["inspect", str(tmp_path / "mlp.safetensors")]) == 0
+    text = capsys.readouterr().out
+    assert "path norms, layer 0" in text and "path norms, layer 1" in text
+
+
 def write(tmp_path, name, content):
     path = tmp_path / name
     if isinstance(content, bytes):

@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from glai import GLAI, MLP, SimCLRProjectionHead, load, read_info, save
+from glai import GLAI, MLP, SimCLRProjectionHead, load, prune, read_info, save
 from problems import DEPTHS, DTYPES
 
 
@@ -152,3 +152,21 @@ def test_a_projection_head_is_saved_as_a_glai(tmp_path):
     loaded = load(tmp_path / "head.safetensors")
     assert type(loaded) is GLAI
     assert loaded.structure.norms[0] is not None
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: MLP(5, [8, 6], 3),
+        lambda: GLAI(5, [8, 6], 3),
+        lambda: GLAI(5, [8, 6], 3, norm_layer=nn.BatchNorm1d).freeze_structure(),
+    ],
+    ids=["mlp", "glai", "glai-frozen-batch-norm"],
+)
+def test_a_pruned_model_round_trips(build, tmp_path):
+    pruned = prune(build(), 0.5).eval()
+    save(pruned, tmp_path / "pruned.safetensors")
+    loaded = load(tmp_path / "pruned.safetensors").eval()
+    x = torch.randn(7, 5)
+    assert type(loaded) is type(pruned) and loaded.hidden_features == [4, 3]
+    assert torch.equal(loaded(x), pruned(x))

@@ -3,9 +3,17 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from torch import nn
 
-from glai import GLAI, MLP, StructureMonitor, activation_patterns
+from glai import (
+    GLAI,
+    MLP,
+    StructureCheck,
+    StructureMonitor,
+    SwitchRule,
+    activation_patterns,
+    path_distance,
+)
+from problems import head_on_a_stem
 
 
 def test_unchanged_weights_change_nothing(inputs):
@@ -41,22 +49,11 @@ def test_weight_change_is_relative(inputs):
     assert monitor.check(model).weight_change == pytest.approx(0.5)
 
 
-def test_any_relu_sequential_is_monitored(inputs):
-    network = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 2))
-    patterns = activation_patterns(network, inputs)
-    assert [p.shape for p in patterns] == [(32, 6), (32, 4)]
-    reference = GLAI.from_mlp(network).masks(inputs)
-    assert all(torch.equal(a, b) for a, b in zip(patterns, reference))
-
-
-def test_a_network_without_relu_is_refused(inputs):
-    with pytest.raises(TypeError, match="no nn.ReLU"):
-        activation_patterns(nn.Sequential(nn.Linear(5, 2), nn.Tanh()), inputs)
-
-
 def test_switches_after_patience_stable_checks(inputs):
     model = MLP(5, [6], 3)
-    monitor = StructureMonitor(probe=inputs, threshold=0.01, patience=3, relative=False)
+    monitor = StructureMonitor(
+        probe=inputs, rule=SwitchRule(threshold=0.01, patience=3, relative=False)
+    )
     monitor.on_train_begin(model)
     decisions = []
     for _ in range(3):
@@ -67,7 +64,7 @@ def test_switches_after_patience_stable_checks(inputs):
 
 def test_threshold_is_relative_to_the_peak_change(inputs):
     model = MLP(5, [64], 3)
-    monitor = StructureMonitor(probe=inputs, threshold=0.5, patience=1)
+    monitor = StructureMonitor(probe=inputs, rule=SwitchRule(threshold=0.5, patience=1))
     monitor.on_train_begin(model)
     with torch.no_grad():
         model[0].bias.sub_(0.5)  # a large change first
@@ -82,7 +79,9 @@ def test_threshold_is_relative_to_the_peak_change(inputs):
 
 def test_an_absolute_threshold_ignores_the_peak(inputs):
     model = MLP(5, [64], 3)
-    monitor = StructureMonitor(probe=inputs, threshold=1e-6, patience=1, relative=False)
+    monitor = StructureMonitor(
+        probe=inputs, rule=SwitchRule(threshold=1e-6, patience=1, relative=False)
+    )
     monitor.on_train_begin(model)
     with torch.no_grad():
         model[0].bias.sub_(0.01)
@@ -93,7 +92,9 @@ def test_an_absolute_threshold_ignores_the_peak(inputs):
 
 def test_a_changing_structure_resets_patience(inputs):
     model = MLP(5, [64], 3)
-    monitor = StructureMonitor(probe=inputs, threshold=0.01, patience=2, relative=False)
+    monitor = StructureMonitor(
+        probe=inputs, rule=SwitchRule(threshold=0.01, patience=2, relative=False)
+    )
     monitor.on_train_begin(model)
     monitor.on_epoch_end(model)
     with torch.no_grad():
@@ -105,7 +106,9 @@ def test_a_changing_structure_resets_patience(inputs):
 
 def test_switches_at_max_structural_epochs(inputs):
     model = MLP(5, [64], 3)
-    monitor = StructureMonitor(probe=inputs, threshold=0.0, max_structural_epochs=2)
+    monitor = StructureMonitor(
+        probe=inputs, rule=SwitchRule(threshold=0.0, max_structural_epochs=2)
+    )
     monitor.on_train_begin(model)
     monitor.on_epoch_end(model)
     assert not monitor.should_switch
@@ -115,7 +118,7 @@ def test_switches_at_max_structural_epochs(inputs):
 
 def test_restart_resets_state(inputs):
     model = MLP(5, [6], 3)
-    monitor = StructureMonitor(probe=inputs, patience=1)
+    monitor = StructureMonitor(probe=inputs, rule=SwitchRule(patience=1))
     monitor.on_train_begin(model)
     monitor.on_epoch_end(model)
     monitor.on_train_begin(model)
@@ -123,20 +126,30 @@ def test_restart_resets_state(inputs):
     assert not monitor.should_switch
 
 
+def test_a_monitor_without_a_probe_is_refused():
+    with pytest.raises(ValueError, match="needs a probe"):
+        StructureMonitor().on_train_begin(MLP(5, [6], 3))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"probe": None}, "needs a probe"),
         ({"threshold": 2.0}, "fraction"),
         ({"patience": 0}, "patience"),
-        ({"max_structural_epochs": 0}, "max_structural_epochs"),
+        ({"max_structural_epochs": -1}, "max_structural_epochs"),
+        ({"min_structural_steps": -1}, "min_structural_steps"),
+        ({"measure": "weights"}, "measure must be one of pattern, path"),
     ],
-    ids=["probe", "threshold", "patience", "max-epochs"],
+    ids=["threshold", "patience", "max-epochs", "min-steps", "measure"],
 )
-def test_bad_settings_are_named(kwargs, message, inputs):
-    settings = {"probe": inputs, **kwargs}
+def test_bad_settings_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        StructureMonitor(**settings).on_train_begin(MLP(5, [6], 3))
+        SwitchRule(**kwargs)
+
+
+def test_the_rule_must_be_a_switch_rule():
+    with pytest.raises(TypeError, match="rule must be a SwitchRule, got dict"):
+        StructureMonitor(rule={"threshold": 0.5})
 
 
 def test_zero_weights_give_infinite_relative_change(inputs):
@@ -161,7 +174,9 @@ def flip_units(model):
 
 def test_the_relative_rule_compares_changes_per_step(inputs):
     model = MLP(5, [64], 3)
-    monitor = StructureMonitor(probe=inputs, threshold=0.5, patience=1, min_structural_steps=1)
+    monitor = StructureMonitor(
+        probe=inputs, rule=SwitchRule(threshold=0.5, patience=1, min_structural_steps=1)
+    )
     monitor.on_train_begin(model)
     with torch.no_grad():
         model[0].bias.sub_(0.5)
@@ -170,14 +185,15 @@ def test_the_relative_rule_compares_changes_per_step(inputs):
         model[0].bias.sub_(0.05)
     check = monitor.check(model, steps=1)  # a smaller change, in one step
     assert 0 < check.pattern_change < 0.5 * monitor.checks_[0].pattern_change
-    assert check.rate > monitor.checks_[0].rate
+    assert check.rate() > monitor.checks_[0].rate()
     assert not monitor.should_switch  # per check it would have been stable
 
 
 def test_the_cap_waits_for_min_structural_steps(inputs):
     model = MLP(5, [64], 3)
     monitor = StructureMonitor(
-        probe=inputs, threshold=0.0, max_structural_epochs=2, min_structural_steps=30
+        probe=inputs,
+        rule=SwitchRule(threshold=0.0, max_structural_epochs=2, min_structural_steps=30),
     )
     monitor.on_train_begin(model)
     decisions = []
@@ -190,7 +206,9 @@ def test_the_cap_waits_for_min_structural_steps(inputs):
 
 def test_checks_without_steps_cap_at_max_structural_epochs(inputs):
     model = MLP(5, [64], 3)
-    monitor = StructureMonitor(probe=inputs, threshold=0.0, max_structural_epochs=2)
+    monitor = StructureMonitor(
+        probe=inputs, rule=SwitchRule(threshold=0.0, max_structural_epochs=2)
+    )
     monitor.on_train_begin(model)
     flip_units(model)
     monitor.check(model)
@@ -204,7 +222,7 @@ def test_checks_without_steps_cap_at_max_structural_epochs(inputs):
 def test_a_validation_plateau_switches(on_plateau, inputs):
     model = MLP(5, [64], 3)
     monitor = StructureMonitor(
-        probe=inputs, threshold=0.0, patience=2, switch_on_plateau=on_plateau
+        probe=inputs, rule=SwitchRule(threshold=0.0, patience=2, switch_on_plateau=on_plateau)
     )
     monitor.on_train_begin(model)
     decisions = []
@@ -257,7 +275,9 @@ def test_the_state_keeps_steps_and_validation_losses(inputs):
 )
 def test_a_first_check_takes_the_reference(build, inputs):
     model = build()
-    monitor = StructureMonitor(probe=inputs, threshold=0.5, patience=1, relative=False)
+    monitor = StructureMonitor(
+        probe=inputs, rule=SwitchRule(threshold=0.5, patience=1, relative=False)
+    )
     assert not monitor.should_switch
     assert monitor.check(model) is None
     assert monitor.checks_ == []
@@ -281,47 +301,6 @@ def test_a_monitor_that_has_not_begun_has_no_state_to_save():
 # Models holding GLAI blocks: only the blocks are watched.
 
 
-def head_on_a_stem():
-    return nn.Sequential(nn.Linear(5, 12), nn.ReLU(), GLAI(12, [6, 4], 3))
-
-
-@pytest.mark.parametrize("frozen", [False, True], ids=["structural", "frozen"])
-def test_only_the_blocks_patterns_are_recorded(frozen, inputs):
-    model = head_on_a_stem()
-    if frozen:
-        model[2].freeze_structure()
-    patterns = activation_patterns(model, inputs)
-    expected = model[2].masks(model[1](model[0](inputs)))
-    assert [p.shape for p in patterns] == [(32, 6), (32, 4)]
-    assert all(torch.equal(a, b) for a, b in zip(patterns, expected))
-
-
-class CalledInReverse(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.first = GLAI(5, [6], 5)
-        self.second = GLAI(5, [7], 5)
-
-    def forward(self, x):
-        return self.first(self.second(x))
-
-
-def test_blocks_come_in_module_order_not_call_order(inputs):
-    model = CalledInReverse()
-    patterns = activation_patterns(model, inputs)
-    expected = (*model.first.masks(model.second(inputs)), *model.second.masks(inputs))
-    assert [p.shape for p in patterns] == [(32, 6), (32, 7)]
-    assert all(torch.equal(a, b) for a, b in zip(patterns, expected))
-
-
-def test_blocks_behind_torch_compile_are_found(inputs):
-    model = head_on_a_stem()
-    compiled = torch.compile(model, backend="eager")
-    patterns = activation_patterns(compiled, inputs)
-    assert all(torch.equal(a, b) for a, b in zip(patterns, activation_patterns(model, inputs)))
-    assert len(patterns) == 2
-
-
 def test_the_weights_watched_are_the_blocks_structures(inputs):
     model = head_on_a_stem()
     monitor = StructureMonitor(probe=inputs)
@@ -334,3 +313,87 @@ def test_the_weights_watched_are_the_blocks_structures(inputs):
         for p in model[2].structure.parameters():
             p.mul_(1.5)
     assert monitor.check(model).weight_change == pytest.approx(0.5)
+
+
+# Path distance beside the per-unit change, and a rule that reads either.
+
+
+def test_a_check_records_the_path_distance_between_its_patterns(inputs):
+    model = MLP(5, [16, 8], 3)
+    monitor = StructureMonitor(probe=inputs)
+    monitor.on_train_begin(model)
+    before = activation_patterns(model, inputs)
+    flip_units(model)
+    check = monitor.check(model)
+    expected = path_distance(before, activation_patterns(model, inputs))
+    assert check.path_distance == pytest.approx(float(expected), abs=1e-12)
+    assert check.path_distance > check.pattern_change > 0  # flips compound across layers
+
+
+@pytest.mark.parametrize(
+    ("measure", "switches"), [("pattern", True), ("path", False)], ids=["pattern", "path"]
+)
+def test_the_rule_reads_the_change_its_measure_names(measure, switches):
+    rule = SwitchRule(threshold=0.2, patience=1, relative=False, measure=measure)
+    monitor = StructureMonitor(rule=rule)
+    # few units flipped, but in every layer: many paths moved
+    monitor.checks_ = [StructureCheck(0.1, (0.1, 0.1), 0.01, path_distance=0.5)]
+    assert monitor.should_switch == switches
+
+
+def test_the_relative_path_rule_compares_path_distances_per_step():
+    rule = SwitchRule(threshold=0.5, patience=1, measure="path", switch_on_plateau=False)
+    monitor = StructureMonitor(rule=rule)
+    monitor.checks_ = [StructureCheck(0.2, (0.2,), 0.1, steps=10, path_distance=0.4)]
+    monitor.checks_.append(StructureCheck(0.2, (0.2,), 0.1, steps=10, path_distance=0.1))
+    assert monitor.checks_[1].rate("path") == pytest.approx(0.01)
+    assert monitor.stable_checks == 1 and monitor.should_switch
+
+
+def test_the_state_keeps_the_path_distances(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(probe=inputs)
+    monitor.on_train_begin(model)
+    flip_units(model)
+    monitor.check(model, steps=3)
+    restored = StructureMonitor()
+    restored.load_state_dict(monitor.state_dict())
+    assert restored.checks_[0].path_distance == monitor.checks_[0].path_distance > 0
+
+
+def test_a_state_saved_before_path_distances_still_loads(inputs):
+    model = MLP(5, [64], 3)
+    monitor = StructureMonitor(probe=inputs)
+    monitor.on_train_begin(model)
+    state = monitor.state_dict()
+    state["checks"] = [[0.25, [0.25], 0.1, 4, 0.5]]  # the fields checks had before
+    monitor.load_state_dict(state)
+    assert monitor.checks_ == [StructureCheck(0.25, (0.25,), 0.1, 4, 0.5)]
+    assert monitor.checks_[0].path_distance is None
+
+
+def test_after_zero_switches_before_any_check(inputs):
+    monitor = StructureMonitor.after(0, probe=inputs)
+    assert monitor.should_switch
+    monitor.on_train_begin(MLP(5, [6], 3))
+    assert monitor.should_switch
+
+
+def test_after_refuses_a_negative_count():
+    with pytest.raises(ValueError, match="epochs must be >= 0"):
+        StructureMonitor.after(-1)
+
+
+def test_a_plain_mlp_can_be_watched_without_a_switch(inputs):
+    """One's own loop: check every epoch and ignore the rule, for a convergence plot."""
+    model = MLP(5, [16, 8], 3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    monitor = StructureMonitor(probe=inputs)
+    targets = torch.randn(32, 3)
+    for _ in range(4):
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(inputs), targets).backward()
+        optimizer.step()
+        monitor.check(model, steps=1)
+    assert len(monitor.checks_) == 3
+    assert all(check.path_distance is not None for check in monitor.checks_)

@@ -1,50 +1,120 @@
+import copy
 import itertools
 
 import pytest
 import torch
 
-from glai import GLAI, path_norms, prune
-from problems import DEPTHS
+import glai
+from glai import GLAI, MLP, path_norms, prune
+from glai.nn.pruning import unit_scores
+from problems import DEPTHS, small_problem
 
 
-def brute_force_path_norms(model: GLAI) -> list[torch.Tensor]:
+def brute_force_path_norms(model, x=None) -> list[torch.Tensor]:
     """Enumerate every path and add its |weight| to each hidden unit it passes through.
 
     A path starts at an input (entering hidden layer 0) or at the bias of hidden layer
     ``first``, passes one unit per hidden layer from ``first`` on, and ends at an output.
+    With inputs ``x`` (n, in_features) a path from input ``i`` weighs ``|x_i|`` times more,
+    counts only where every unit on it fires, and the sums are averaged over the inputs.
     """
-    layers = list(model.paths) if model.frozen else model.structure.linears
+    mlp = model.structure if isinstance(model, GLAI) else model
+    layers = list(model.paths) if getattr(model, "frozen", False) else mlp.linears
     weights = [layer.weight.detach() for layer in layers]
     biases = [layer.bias.detach() for layer in layers]
     depth = len(weights) - 1
+    samples = [None] if x is None else list(x)
     norms = [torch.zeros(w.shape[0], dtype=w.dtype) for w in weights[:-1]]
-    for first in range(depth):
-        heads = [biases[first]]
-        if first == 0:
-            heads += [weights[0][:, i] for i in range(weights[0].shape[1])]
-        units_per_layer = [range(weights[layer].shape[0]) for layer in range(first, depth)]
-        for head in heads:
-            for units in itertools.product(*units_per_layer):
-                value = head[units[0]]
-                for step in range(1, len(units)):
-                    value = value * weights[first + step][units[step], units[step - 1]]
-                for output in range(weights[-1].shape[0]):
-                    size = (value * weights[-1][output, units[-1]]).abs()
-                    for step, unit in enumerate(units):
-                        norms[first + step][unit] += size
+    for sample in samples:
+        if sample is None:
+            fires = [torch.ones(w.shape[0], dtype=torch.bool) for w in weights[:-1]]
+            scale = torch.ones(weights[0].shape[1], dtype=weights[0].dtype)
+        else:
+            fires = [z[0] > 0 for z in mlp.pre_activations(sample[None])]
+            scale = sample.abs()
+        for first in range(depth):
+            heads = [biases[first]]
+            if first == 0:
+                heads += [weights[0][:, i] * scale[i] for i in range(weights[0].shape[1])]
+            units_per_layer = [range(weights[layer].shape[0]) for layer in range(first, depth)]
+            for head in heads:
+                for units in itertools.product(*units_per_layer):
+                    if not all(fires[first + step][unit] for step, unit in enumerate(units)):
+                        continue
+                    value = head[units[0]]
+                    for step in range(1, len(units)):
+                        value = value * weights[first + step][units[step], units[step - 1]]
+                    for output in range(weights[-1].shape[0]):
+                        size = (value * weights[-1][output, units[-1]]).abs() / len(samples)
+                        for step, unit in enumerate(units):
+                            norms[first + step][unit] += size
     return norms
 
 
-@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
-@pytest.mark.parametrize("frozen", [False, True], ids=["structure", "paths"])
-def test_path_norms_equal_enumerating_every_path(hidden, frozen):
+def build(kind, hidden):
+    """A float64 model of 3 inputs and 2 outputs: an MLP, or a GLAI before or after the
+    switch (paths moved away from the structure)."""
+    if kind == "mlp":
+        return MLP(3, hidden, 2, dtype=torch.float64)
     model = GLAI(3, hidden, 2, dtype=torch.float64)
-    if frozen:
+    if kind == "frozen":
         model.freeze_structure()
         with torch.no_grad():
             model.paths[0].weight.mul_(2)
+    return model
+
+
+KINDS = ["mlp", "structure", "frozen"]
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+@pytest.mark.parametrize("kind", KINDS)
+def test_path_norms_equal_enumerating_every_path(kind, hidden):
+    model = build(kind, hidden)
     for fast, slow in zip(path_norms(model), brute_force_path_norms(model)):
         torch.testing.assert_close(fast, slow)
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+@pytest.mark.parametrize("kind", KINDS)
+def test_data_path_norms_equal_enumerating_every_active_path(kind, hidden):
+    model = build(kind, hidden)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    for fast, slow in zip(path_norms(model, x), brute_force_path_norms(model, x)):
+        torch.testing.assert_close(fast, slow)
+
+
+@pytest.mark.parametrize("hidden", DEPTHS, ids=str)
+def test_data_path_norms_are_the_data_free_ones_where_all_fires_on_unit_inputs(hidden):
+    model = MLP(3, hidden, 2, dtype=torch.float64)
+    with torch.no_grad():
+        for linear in model.linears[:-1]:  # every unit fires on every input below
+            linear.weight.abs_()
+            linear.bias.add_(100.0)
+    signs = torch.randint(0, 2, (7, 3)).double() * 2 - 1  # |x| = 1
+    for data_aware, data_free in zip(path_norms(model, signs), path_norms(model)):
+        torch.testing.assert_close(data_aware, data_free)
+
+
+@pytest.mark.parametrize("inputs_given", [False, True], ids=["data-free", "data-aware"])
+def test_an_mlp_and_the_glai_wrapping_it_have_the_same_path_norms(inputs_given, inputs):
+    mlp = MLP(5, [6, 4], 3)
+    x = inputs if inputs_given else None
+    for of_mlp, of_glai in zip(path_norms(mlp, x), path_norms(GLAI.from_mlp(mlp), x)):
+        torch.testing.assert_close(of_mlp, of_glai)
+
+
+def test_a_unit_that_never_fires_has_no_data_path_norm(inputs):
+    model = MLP(5, [6], 3)
+    with torch.no_grad():
+        model[0].bias[2] = -1e3
+    assert path_norms(model, inputs)[0][2] == 0
+    assert path_norms(model)[0][2] > 0
+
+
+def test_data_path_norms_need_two_dimensional_inputs():
+    with pytest.raises(ValueError, match=r"inputs must have shape \(n, 5\)"):
+        path_norms(MLP(5, 6, 3), torch.randn(2, 4, 5))
 
 
 def test_prune_removes_the_requested_share():
@@ -92,21 +162,11 @@ def test_pruning_keeps_the_highest_norm_units():
     assert torch.equal(pruned.structure[0].weight, model.structure[0].weight[kept])
 
 
-def test_per_layer_fractions_must_match_depth():
-    with pytest.raises(ValueError, match="one fraction per hidden layer"):
-        prune(GLAI(5, [4, 4], 3), [0.5])
-
-
-@pytest.mark.parametrize("fraction", [-0.1, 1.0, "half"], ids=str)
-def test_bad_fraction_is_named(fraction):
-    with pytest.raises(ValueError, match="fraction must be in"):
-        prune(GLAI(5, 4, 3), fraction)
-
-
-def with_batch_norm(hidden):
-    model = GLAI(5, hidden, 3, dtype=torch.float64, norm_layer=torch.nn.BatchNorm1d)
+def with_batch_norm(hidden, kind=GLAI):
+    model = kind(5, hidden, 3, dtype=torch.float64, norm_layer=torch.nn.BatchNorm1d)
     with torch.no_grad():
-        for norm in model.structure.norms:
+        norms = model.structure.norms if kind is GLAI else model.norms
+        for norm in norms:
             norm.weight.uniform_(0.5, 2.0)
         model(torch.randn(64, 5, dtype=torch.float64) + 1)  # running statistics
     return model.eval()
@@ -138,3 +198,157 @@ def test_pruning_with_batch_norm_keeps_the_kept_units_statistics(hidden, frozen,
         assert torch.equal(getattr(new, name), getattr(old, name)[2:])
     x = inputs.double()
     torch.testing.assert_close(pruned(x), model(x), rtol=1e-12, atol=1e-12)
+
+
+# Pruning by each score, per layer or globally
+
+
+MODELS = {
+    "mlp": lambda: MLP(5, [8, 7, 5], 3, dtype=torch.float64),
+    "mlp-batch-norm": lambda: with_batch_norm([8, 7, 5], MLP),
+    "glai-structure": lambda: GLAI(5, [8, 7, 5], 3, dtype=torch.float64),
+    "glai-frozen": lambda: GLAI(5, [8, 7, 5], 3, dtype=torch.float64).freeze_structure(),
+    "glai-frozen-batch-norm": lambda: with_batch_norm([8, 7, 5]).freeze_structure(),
+}
+
+
+def linears(model):
+    """Every network of ``model`` as its list of linear layers (a GLAI has two)."""
+    if isinstance(model, GLAI):
+        return [model.structure.linears, list(model.paths)]
+    return [model.linears]
+
+
+def switched_off(model, pruned):
+    """A copy of ``model`` whose units that ``pruned`` lacks send nothing onwards."""
+    reference = copy.deepcopy(model)
+    originals, kept = linears(model)[0], linears(pruned)[0]
+    for layer, (old, new) in enumerate(zip(originals[:-1], kept[:-1])):
+        removed = ~torch.isin(old.bias, new.bias)  # random biases tell the units apart
+        with torch.no_grad():
+            for network in linears(reference):
+                network[layer + 1].weight[:, removed] = 0
+    return reference
+
+
+@pytest.mark.parametrize("scope", ["layer", "global"])
+@pytest.mark.parametrize("by", ["path_norm", "data_path_norm", "weight"])
+@pytest.mark.parametrize("build", MODELS.values(), ids=MODELS)
+def test_a_pruned_model_is_the_original_with_the_removed_units_off(build, by, scope):
+    model = build().eval()
+    x = torch.randn(32, 5, dtype=torch.float64)
+    inputs = x if by == "data_path_norm" else None
+    pruned = prune(model, 0.4, by=by, inputs=inputs, scope=scope).eval()
+    assert type(pruned) is type(model)
+    assert sum(pruned.hidden_features) < sum(model.hidden_features)
+    assert getattr(pruned, "frozen", None) == getattr(model, "frozen", None)
+    torch.testing.assert_close(pruned(x), switched_off(model, pruned)(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("by", ["path_norm", "data_path_norm", "weight"])
+@pytest.mark.parametrize("build", MODELS.values(), ids=MODELS)
+def test_pruning_nothing_is_the_identity(build, by):
+    model = build()
+    inputs = torch.randn(16, 5, dtype=torch.float64) if by == "data_path_norm" else None
+    pruned = prune(model, 0.0, by=by, inputs=inputs)
+    state = model.state_dict()
+    assert pruned.state_dict().keys() == state.keys()
+    assert all(torch.equal(value, state[name]) for name, value in pruned.state_dict().items())
+
+
+@pytest.mark.parametrize("by", ["path_norm", "data_path_norm"])
+@pytest.mark.parametrize("kind", ["mlp", "glai-frozen"])
+def test_pruning_a_unit_that_sends_nothing_onwards_changes_nothing(kind, by):
+    model = MODELS[kind]().eval()
+    with torch.no_grad():
+        for network in linears(model):
+            network[1].weight[:, 3] = 0  # unit 3 of the first hidden layer
+    x = torch.randn(16, 5, dtype=torch.float64)
+    inputs = x if by == "data_path_norm" else None
+    assert unit_scores(model, by, inputs)[0][3] == 0
+    pruned = prune(model, [1 / 8, 0.0, 0.0], by=by, inputs=inputs).eval()
+    assert pruned.hidden_features == [7, 7, 5]
+    torch.testing.assert_close(pruned(x), model(x), rtol=1e-12, atol=1e-12)
+
+
+def test_global_pruning_removes_the_share_of_all_units_where_they_score_lowest():
+    model = MLP(5, [10, 10], 3)
+    with torch.no_grad():
+        model.linears[1].weight.mul_(1e-3)  # the second hidden layer's units score lowest
+        model.linears[2].weight.mul_(1e-3)
+    assert prune(model, 0.5, by="weight", scope="global").hidden_features == [9, 1]
+    assert prune(model, 0.5, by="weight", scope="layer").hidden_features == [5, 5]
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.25, 0.5, 0.9, 0.99])
+def test_global_pruning_counts(fraction):
+    model = GLAI(5, [12, 6, 2], 3)
+    pruned = prune(model, fraction, scope="global")
+    expected = 20 - min(round(fraction * 20), 20 - 3)
+    assert sum(pruned.hidden_features) == expected
+    assert min(pruned.hidden_features) >= 1
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_pruning_keeps_the_mode(training):
+    model = GLAI(5, [8, 4], 3).freeze_structure().train(training)
+    pruned = prune(model, 0.5)
+    assert pruned.training == training
+    assert not pruned.structure.training  # a frozen structure stays in eval mode
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda m: prune(m, 1.0), ValueError, r"fraction must be in \[0, 1\)"),
+        (lambda m: prune(m, -0.1), ValueError, r"fraction must be in \[0, 1\)"),
+        (lambda m: prune(m, True), ValueError, r"fraction must be in \[0, 1\)"),
+        (lambda m: prune(m, "half"), ValueError, r"fraction must be in \[0, 1\)"),
+        (lambda m: prune(m, [0.5]), ValueError, "one fraction per hidden layer"),
+        (lambda m: prune(m, [0.5, 0.5], scope="global"), ValueError, "one fraction of all"),
+        (lambda m: prune(m, 0.5, scope="everywhere"), ValueError, "scope must be one of"),
+        (lambda m: prune(m, 0.5, by="gradient"), ValueError, "by must be one of"),
+        (lambda m: prune(m, 0.5, by="data_path_norm"), ValueError, "needs inputs"),
+        (
+            lambda m: prune(m, 0.5, inputs=torch.randn(4, 5)),
+            ValueError,
+            "inputs are read only by by='data_path_norm'",
+        ),
+        (
+            lambda m: prune(m, 0.5, by="data_path_norm", inputs=torch.randn(4, 6)),
+            ValueError,
+            "has 6 features",
+        ),
+        (lambda m: prune(torch.nn.Linear(5, 3), 0.5), TypeError, "got Linear"),
+    ],
+    ids=[
+        "one",
+        "negative",
+        "bool",
+        "text",
+        "count",
+        "global-list",
+        "scope",
+        "by",
+        "no-inputs",
+        "inputs-unread",
+        "inputs-width",
+        "not-a-model",
+    ],
+)
+def test_bad_arguments_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call(GLAI(5, [4, 4], 3))
+
+
+def test_retraining_a_pruned_frozen_glai_keeps_its_structure_bit_for_bit():
+    train, val = small_problem(), small_problem(100)
+    model = GLAI(6, [16, 8], 3)
+    glai.fit(model, train, val, epochs=2, seed=0)
+    pruned = prune(model, 0.5, by="data_path_norm", inputs=train[0])
+    structure = copy.deepcopy(pruned.structure.state_dict())
+    paths = copy.deepcopy(pruned.paths.state_dict())
+    history = glai.fit(pruned, train, val, epochs=3, seed=0)
+    assert history.switch_epoch is None and {r.phase for r in history} == {"quantitative"}
+    assert all(torch.equal(v, pruned.structure.state_dict()[k]) for k, v in structure.items())
+    assert not all(torch.equal(v, pruned.paths.state_dict()[k]) for k, v in paths.items())

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import glai
-from glai import GLAI, StructureMonitor, SwitchSummary, freeze_structures
+from glai import GLAI, StructureMonitor, SwitchRule, SwitchSummary, freeze_structures
 from problems import small_problem
 
 
@@ -85,7 +85,7 @@ def test_a_loop_of_ones_own_switches_and_trains_the_paths():
     x, y = small_problem(256)
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), GLAI(16, 32, 3))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)  # once, before the switch
-    monitor = StructureMonitor(probe=x[:128], max_structural_epochs=3)
+    monitor = StructureMonitor(probe=x[:128], rule=SwitchRule(max_structural_epochs=3))
     for _ in range(6):
         for batch in torch.randperm(len(x)).split(32):
             optimizer.zero_grad()

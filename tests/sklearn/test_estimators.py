@@ -1,7 +1,9 @@
+import copy
 import pickle
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import GridSearchCV
@@ -249,3 +251,21 @@ def test_a_row_s_prediction_does_not_depend_on_the_rows_beside_it(estimator_clas
     together = method(x[:50])
     alone = np.concatenate([method(x[i : i + 1]) for i in range(50)])
     np.testing.assert_allclose(alone, together, rtol=1e-12, atol=1e-12)
+
+
+def test_an_estimator_holding_a_pruned_model_predicts_and_round_trips(
+    fitted, digits_numpy, tmp_path
+):
+    from glai.sklearn import load_estimator, save_estimator
+
+    x, _ = digits_numpy
+    estimator = copy.deepcopy(fitted)
+    estimator.model_ = glai.prune(estimator.model_, 0.5)
+    assert estimator.model_.hidden_features == [16]
+    with torch.no_grad():
+        expected = estimator.model_(torch.tensor(x, dtype=torch.float32)).argmax(1).numpy()
+    np.testing.assert_array_equal(estimator.predict(x), estimator.classes_[expected])
+    save_estimator(estimator, tmp_path / "pruned.safetensors")
+    restored = load_estimator(tmp_path / "pruned.safetensors")
+    assert restored.model_.hidden_features == [16]
+    np.testing.assert_array_equal(restored.predict(x), estimator.predict(x))

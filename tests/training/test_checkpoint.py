@@ -96,7 +96,9 @@ def small_run(directory, data_seed=0, **overrides):
         "seed": 0,
         "checkpoint_dir": directory,
         "resume": True,
-        "monitor": glai.StructureMonitor(max_structural_epochs=1, min_structural_steps=1),
+        "monitor": glai.StructureMonitor(
+            rule=glai.SwitchRule(max_structural_epochs=1, min_structural_steps=1)
+        ),
         **overrides,
     }
     return glai.fit(glai.GLAI(4, 8, 2), (x, y), (x, y), **options)

@@ -37,7 +37,9 @@ def train(quantitative: str) -> dict:
         batch_size=40,
         seed=0,
         early_stopping=None,
-        monitor=glai.StructureMonitor(max_structural_epochs=2, min_structural_steps=1),
+        monitor=glai.StructureMonitor(
+            rule=glai.SwitchRule(max_structural_epochs=2, min_structural_steps=1)
+        ),
         quantitative=quantitative,
         solver="minibatch",  # L-BFGS runs in one process only
     )

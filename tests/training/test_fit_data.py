@@ -30,7 +30,7 @@ def sample():
 sampler = threading.Thread(target=sample)
 sampler.start()
 history = glai.fit(model, (x, y), epochs=2, batch_size=1024, seed=0,
-                   monitor=glai.StructureMonitor(max_structural_epochs=1, min_structural_steps=1))
+                   monitor=glai.StructureMonitor.after(1))
 done.append(True)
 sampler.join()
 print(len(history), (peak[0] - baseline) / 1024)

@@ -30,3 +30,12 @@ def test_dict_round_trip():
 
 def test_column():
     assert history([0.5, 0.7]).column("seconds") == [1.0, 2.0]
+
+
+def test_a_history_written_before_path_distances_still_reads():
+    data = history([0.5, 0.7], switch=1).to_dict()
+    for record in data["records"]:
+        del record["path_distance"]
+    restored = History.from_dict(data)
+    assert restored.column("path_distance") == [None, None]
+    assert restored.column("val_metric") == [0.5, 0.7]

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from glai import GLAI, MLP, StructureMonitor, fit
+from glai import GLAI, MLP, StructureMonitor, SwitchRule, fit
 from glai.training import plan as plan_module
 from glai.training import run as run_module
 from glai.training.lbfgs import AUTO_MAX_SAMPLES, ITERATIONS_PER_EPOCH
@@ -32,7 +32,9 @@ def two_phase(model, train, epochs=5, structural_epochs=2, **settings):
         epochs=epochs,
         seed=0,
         validation_fraction=0,
-        monitor=StructureMonitor(max_structural_epochs=structural_epochs, min_structural_steps=1),
+        monitor=StructureMonitor(
+            rule=SwitchRule(max_structural_epochs=structural_epochs, min_structural_steps=1)
+        ),
         **settings,
     )
 

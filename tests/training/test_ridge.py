@@ -137,6 +137,16 @@ def test_auto_starts_from_the_ridge_where_lbfgs_follows(build, settings, ridge, 
     assert len(calls) == int(ridge)
 
 
+def test_a_switch_before_the_first_epoch_starts_from_the_ridge_too(monkeypatch):
+    calls = []
+    monkeypatch.setattr(glai.training.run, "ridge_output", lambda *args: calls.append(args))
+    train, val = regression(), regression(100)
+    options = {"loss": "mse", "epochs": 1, "seed": 0}
+    history = fit(GLAI(6, 16, 1), train, val, monitor=StructureMonitor.after(0), **options)
+    assert history.switch_epoch == 0
+    assert len(calls) == 1
+
+
 def test_the_switch_epoch_keeps_the_weights_its_validation_judged():
     train, val = regression(), regression(100)
     outputs = {}

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from glai import GLAI, MLP, Callback, StructureMonitor, fit
+from glai import GLAI, MLP, Callback, StructureMonitor, SwitchRule, fit
 from problems import small_problem
 
 
@@ -31,7 +31,7 @@ def test_history_describes_both_phases():
         val,
         epochs=5,
         seed=0,
-        monitor=StructureMonitor(threshold=1.0, patience=2, relative=False),
+        monitor=StructureMonitor(rule=SwitchRule(threshold=1.0, patience=2, relative=False)),
     )
     phases = history.column("phase")
     assert history.switch_epoch == 2
@@ -59,7 +59,7 @@ def test_a_structure_that_only_overfits_switches_on_the_plateau(on_plateau):
     train = torch.randn(200, 6), torch.randint(0, 3, (200,))  # labels are noise:
     val = torch.randn(100, 6), torch.randint(0, 3, (100,))  # validation never improves
     monitor = StructureMonitor(
-        threshold=0.0, max_structural_epochs=30, switch_on_plateau=on_plateau
+        rule=SwitchRule(threshold=0.0, max_structural_epochs=30, switch_on_plateau=on_plateau)
     )
     history = fit(GLAI(6, 32, 3), train, val, epochs=31, seed=0, monitor=monitor)
     if on_plateau:
@@ -84,7 +84,7 @@ def test_structure_is_unchanged_by_the_quantitative_phase():
         epochs=4,
         seed=0,
         callbacks=[Snapshot()],
-        monitor=StructureMonitor(max_structural_epochs=1, min_structural_steps=1),
+        monitor=StructureMonitor(rule=SwitchRule(max_structural_epochs=1, min_structural_steps=1)),
     )
     assert structure
     assert all(torch.equal(v, model.structure.state_dict()[k]) for k, v in structure.items())
@@ -179,7 +179,7 @@ def test_a_dataset_with_augmentation_trains():
         (x, y),
         epochs=3,
         seed=0,
-        monitor=StructureMonitor(max_structural_epochs=2, min_structural_steps=1),
+        monitor=StructureMonitor(rule=SwitchRule(max_structural_epochs=2, min_structural_steps=1)),
     )
     assert history.switch_epoch == 2
     assert model.frozen
@@ -205,7 +205,7 @@ def test_a_plain_mlp_with_a_monitor_gets_the_two_phase_schedule():
         lr=0.001,
         schedule="constant",
         solver="minibatch",
-        monitor=StructureMonitor(max_structural_epochs=2, min_structural_steps=1),
+        monitor=StructureMonitor(rule=SwitchRule(max_structural_epochs=2, min_structural_steps=1)),
     )
     assert history.switch_epoch == 2
     assert [r.lr for r in history] == [0.01, 0.01, 0.001, 0.001, 0.001]
@@ -313,9 +313,66 @@ def test_callbacks_see_every_hook():
         epochs=2,
         seed=0,
         callbacks=[Recorder()],
-        monitor=StructureMonitor(max_structural_epochs=1, min_structural_steps=1),
+        monitor=StructureMonitor(rule=SwitchRule(max_structural_epochs=1, min_structural_steps=1)),
     )
     assert calls == ["begin", "structural", "switch@1", "quantitative", "end"]
+
+
+@pytest.mark.parametrize("measure", ["pattern", "path"])
+def test_structural_epochs_record_the_three_changes(measure):
+    rule = SwitchRule(max_structural_epochs=2, min_structural_steps=1, measure=measure)
+    history = fit(
+        GLAI(6, [16, 8], 3), small_problem(), epochs=4, seed=0, monitor=StructureMonitor(rule=rule)
+    )
+    structural = [r for r in history if r.phase == "structural"]
+    assert structural
+    for name in ("pattern_change", "path_distance", "weight_change"):
+        assert all(getattr(r, name) is not None for r in structural), name
+        assert getattr(history[-1], name) is None, name
+
+
+# StructureMonitor.after(0): the switch before the first epoch (gates from untrained weights).
+
+
+def test_after_zero_trains_the_paths_under_the_untrained_structure():
+    model = GLAI(6, 8, 3)
+    initial = {k: v.clone() for k, v in model.structure.state_dict().items()}
+    calls = []
+
+    class Recorder(Callback):
+        def on_switch(self, model, epoch):
+            calls.append(f"switch@{epoch}")
+
+        def on_epoch_end(self, model, record):
+            calls.append(record.phase)
+
+    history = fit(
+        model,
+        small_problem(),
+        epochs=2,
+        seed=0,
+        callbacks=[Recorder()],
+        monitor=StructureMonitor.after(0),
+    )
+    assert calls == ["switch@0", "quantitative", "quantitative"]
+    assert history.switch_epoch == 0 and model.frozen
+    assert all(torch.equal(v, model.structure.state_dict()[k]) for k, v in initial.items())
+
+
+def test_after_zero_gives_a_plain_mlp_only_its_final_phase():
+    history = fit(
+        MLP(6, 8, 3),
+        small_problem(),
+        epochs=2,
+        seed=0,
+        structural_lr=0.02,
+        schedule="constant",
+        solver="minibatch",
+        monitor=StructureMonitor.after(0),
+    )
+    assert history.switch_epoch == 0
+    assert history.column("phase") == ["quantitative", "quantitative"]
+    assert history.column("lr") == [pytest.approx(0.002)] * 2
 
 
 def test_progress_bar_is_optional(capsys):
@@ -332,7 +389,7 @@ def test_default_lr_is_a_tenth_after_a_structural_phase():
         structural_lr=0.02,
         schedule="constant",
         solver="minibatch",
-        monitor=StructureMonitor(max_structural_epochs=1, min_structural_steps=1),
+        monitor=StructureMonitor(rule=SwitchRule(max_structural_epochs=1, min_structural_steps=1)),
     )
     assert [r.lr for r in history] == [0.02, pytest.approx(0.002)]
     history = fit(

@@ -7,9 +7,8 @@ import os
 import torch
 
 from glai.io.models import load, read_info
-from glai.nn.block import GLAI
 from glai.nn.parameters import count_parameters
-from glai.nn.pruning import path_norms
+from glai.nn.path_norms import path_norms
 from glai.training.history import History
 
 
@@ -21,16 +20,16 @@ def describe_model_file(path: str | os.PathLike) -> dict:
     inputs are scaled) and ``feature_names`` (if saved by
     :func:`glai.sklearn.save_estimator`), ``epochs``, ``switch_epoch``,
     ``best_epoch``, ``best_metric``, ``metric``, ``phases`` (per phase that ran: its
-    epochs, solver and plan, see :meth:`glai.History.phases`), and for a GLAI
-    ``path_norms``: per hidden layer the min, median and max path norm and the share of
-    units under 1% of the max.
+    epochs, solver and plan, see :meth:`glai.History.phases`), ``pruned`` (what
+    ``glai prune`` removed, if it wrote the file) and ``path_norms``: per hidden layer the
+    min, median and max (data-free) path norm and the share of units under 1% of the max.
     """
     model = load(path)
     info = read_info(path)["info"]
     history = info.get("history", {})
     records = history.get("records", [])
     best_epoch = history.get("best_epoch")
-    description = {
+    return {
         "kind": type(model).__name__,
         "in_features": model.in_features,
         "hidden_features": model.hidden_features,
@@ -47,10 +46,9 @@ def describe_model_file(path: str | os.PathLike) -> dict:
         "metric": history.get("metric"),
         "best_metric": records[best_epoch - 1]["val_metric"] if best_epoch else None,
         "phases": History.from_dict(history).phases() if records else None,
+        "pruned": info.get("pruned"),
+        "path_norms": [_norm_summary(norms) for norms in path_norms(model)],
     }
-    if isinstance(model, GLAI):
-        description["path_norms"] = [_norm_summary(norms) for norms in path_norms(model)]
-    return description
 
 
 def _norm_summary(norms: torch.Tensor) -> dict:
@@ -77,6 +75,12 @@ def format_description(description: dict) -> str:
         elif key == "phases" and value:
             for phase in value:
                 lines.append(f"{phase['phase']} phase: {phase['epochs']} epochs, {phase['plan']}")
+        elif key == "pruned" and value is not None:
+            lines.append(
+                f"pruned: {100 * value['fraction']:g}% of the hidden units of "
+                f"{value['hidden_features_before']} by {value['by']} "
+                f"({'per layer' if value['scope'] == 'layer' else 'across layers'})"
+            )
         elif key == "feature_names" and value is not None:
             lines.append(f"feature names: {', '.join(value)}")
         elif value is not None:

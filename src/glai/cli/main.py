@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from glai.cli.prune import add_prune, run_prune
 from glai.cli.settings import add_setting_flags, settings_from_args
 from glai.training.config import DEFAULT_HIDDEN_FEATURES
 
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="glai", description="GreenLightningAI: train ReLU heads with a frozen structure."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_demo, _add_fit, _add_predict, _add_bench, _add_inspect):
+    for add in (_add_demo, _add_fit, _add_predict, _add_bench, _add_inspect, add_prune):
         add(commands)
     return parser
 
@@ -245,7 +246,13 @@ def _inspect(args: argparse.Namespace) -> None:
     print(json.dumps(description, indent=2) if args.json else format_description(description))
 
 
-_EXTRAS = {"demo": "bench", "bench": "bench", "fit": "sklearn", "predict": "sklearn"}
+_EXTRAS = {
+    "demo": "bench",
+    "bench": "bench",
+    "fit": "sklearn",
+    "predict": "sklearn",
+    "prune": "sklearn",
+}
 """The extra that each command's optional dependencies come with."""
 
 _COMMANDS = {
@@ -254,6 +261,7 @@ _COMMANDS = {
     "predict": _predict,
     "inspect": _inspect,
     "bench": _bench,
+    "prune": run_prune,
 }
 
 

@@ -9,8 +9,14 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from glai.guards import check_positive_int
-from glai.nn.switching import glai_blocks, unwrapped
+from glai.guards import check_non_negative_int, check_positive_int
+from glai.nn.path_distance import path_distance
+from glai.nn.patterns import activation_patterns
+from glai.nn.switching import glai_blocks
+
+MEASURES = ("pattern", "path")
+"""The changes the stable signal can read: the share of flipped mask bits, or the path
+distance (:func:`glai.path_distance`) between consecutive checks."""
 
 
 @dataclass(frozen=True)
@@ -19,15 +25,19 @@ class SwitchRule:
     the size of the probe that :func:`glai.fit` draws for it."""
 
     threshold: float = field(
-        default=0.15, metadata={"help": "stable: pattern change below this fraction of its peak"}
+        default=0.15, metadata={"help": "stable: the change below this fraction of its peak"}
     )
     patience: int = field(default=2, metadata={"help": "stable checks in a row to switch"})
     max_structural_epochs: int = field(
         default=20,
-        metadata={"help": "switch after this many structural epochs (once min_structural_steps)"},
+        metadata={
+            "help": "switch after this many structural epochs (once min_structural_steps; "
+            "0 with min_structural_steps 0: before the first epoch, gates from the untrained "
+            "structure)"
+        },
     )
     relative: bool = field(
-        default=True, metadata={"help": "threshold relative to the peak pattern change"}
+        default=True, metadata={"help": "threshold relative to the peak change per step"}
     )
     probe_size: int = field(
         default=1024, metadata={"help": "training inputs drawn to compare activation patterns"}
@@ -40,6 +50,14 @@ class SwitchRule:
         default=True,
         metadata={"help": "also switch once the validation loss stops improving (patience)"},
     )
+    measure: str = field(
+        default="pattern",
+        metadata={
+            "help": "the change the stable signal reads: pattern (share of flipped mask bits) "
+            "or path (path distance)",
+            "choices": MEASURES,
+        },
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
@@ -47,15 +65,14 @@ class SwitchRule:
         if not 0 <= self.threshold <= 1:
             raise ValueError(f"threshold must be a fraction in [0, 1], got {self.threshold!r}")
         check_positive_int(self.patience, "patience")
-        check_positive_int(self.max_structural_epochs, "max_structural_epochs")
+        check_non_negative_int(self.max_structural_epochs, "max_structural_epochs")
         check_positive_int(self.probe_size, "probe_size")
-        check_positive_int(self.min_structural_steps, "min_structural_steps")
+        check_non_negative_int(self.min_structural_steps, "min_structural_steps")
         for name in ("relative", "switch_on_plateau"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
-
-
-_DEFAULT_RULE = SwitchRule()
+        if self.measure not in MEASURES:
+            raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got {self.measure!r}")
 
 
 class StructureCheck(NamedTuple):
@@ -68,6 +85,9 @@ class StructureCheck(NamedTuple):
         steps: optimiser steps since the previous check, or ``None`` when the caller did
             not say.
         val_loss: the validation loss the caller passed, or ``None``.
+        path_distance: :func:`glai.path_distance` between the patterns of this check and
+            the previous one, averaged over the probe set (``None`` only in checks restored
+            from a checkpoint written before it was measured).
     """
 
     pattern_change: float
@@ -75,64 +95,15 @@ class StructureCheck(NamedTuple):
     weight_change: float
     steps: int | None = None
     val_loss: float | None = None
+    path_distance: float | None = None
 
-    @property
-    def rate(self) -> float:
-        """Pattern change per optimiser step (per check when the steps are not known)."""
-        return self.pattern_change / (self.steps or 1)
+    def change(self, measure: str = "pattern") -> float:
+        """The change that ``measure`` names: ``pattern_change`` or ``path_distance``."""
+        return self.path_distance if measure == "path" else self.pattern_change
 
-
-@torch.no_grad()
-def activation_patterns(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Boolean activation patterns of a ReLU network on ``x``, one per ReLU layer.
-
-    For a :class:`glai.GLAI` (any model with a ``masks`` method) these are its masks. For
-    a network that holds GLAI blocks they are the blocks' masks on the inputs each block
-    receives in one forward pass in eval mode (blocks in ``named_modules`` order; other
-    ReLUs of the network are not recorded). For any other network they are the outputs
-    of every ``nn.ReLU`` module in that pass, in call order.
-
-    Args:
-        model: a GLAI, a network holding GLAI blocks, or any network whose nonlinearities
-            are ``nn.ReLU`` modules (``torch.compile`` wrappers are looked through).
-        x: (batch, in_features).
-
-    Returns:
-        One (batch, width) bool tensor per ReLU layer (layers with leading dimensions
-        ``(batch, ..., width)`` flattened to ``(batch, units)``, except for a GLAI itself).
-    """
-    model = unwrapped(model)
-    masks = getattr(model, "masks", None)
-    if callable(masks):
-        return tuple(masks(x))
-    blocks = list(glai_blocks(model).values())
-    if blocks:
-        captured: list[list[torch.Tensor]] = [[] for _ in blocks]
-        handles = [
-            block.register_forward_pre_hook(
-                lambda block, inputs, found=found: found.extend(block.masks(inputs[0]))
-            )
-            for block, found in zip(blocks, captured)
-        ]
-    else:
-        relus = [module for module in model.modules() if isinstance(module, nn.ReLU)]
-        if not relus:
-            raise TypeError(f"{type(model).__name__} has no nn.ReLU module to monitor")
-        outputs: list[torch.Tensor] = []
-        captured = [outputs]
-        handles = [
-            relu.register_forward_hook(lambda module, inputs, output: outputs.append(output > 0))
-            for relu in relus
-        ]
-    was_training = model.training
-    try:
-        model.eval()
-        model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    return tuple(mask.flatten(1) for found in captured for mask in found)
+    def rate(self, measure: str = "pattern") -> float:
+        """The change per optimiser step (per check when the steps are not known)."""
+        return self.change(measure) / (self.steps or 1)
 
 
 def _monitored_weights(model: nn.Module) -> torch.Tensor:
@@ -150,17 +121,23 @@ class StructureMonitor:
     Shaped like an early-stopping callback: :meth:`on_train_begin` takes the reference
     patterns; each :meth:`check` (what :meth:`on_epoch_end` calls, and what
     :func:`glai.fit` calls after every structural epoch on the monitor it was given)
-    measures the pattern change on a fixed probe set. :attr:`should_switch` becomes true
-    when one of three things happens:
+    measures, on a fixed probe set, three changes since the previous check: the share of
+    flipped mask bits (``pattern_change``, per unit, so wide layers weigh most), the
+    :func:`glai.path_distance` between the two checks' patterns (over paths, so flips
+    compound across layers), and the relative weight change. :attr:`should_switch`
+    becomes true when one of three things happens:
 
-    - **stable**: the pattern change per optimiser step stays below the threshold for
-      ``patience`` consecutive checks;
+    - **stable**: the change the rule's ``measure`` names (pattern change by default,
+      path distance with ``measure="path"``) per optimiser step stays below the
+      threshold for ``patience`` consecutive checks;
     - **plateau** (``switch_on_plateau``, when checks are given the validation loss): the
       validation loss has not improved on its best for ``patience`` consecutive checks,
       so more structural training no longer helps;
     - **cap**: ``max_structural_epochs`` checks have been made and the structure has had
       at least ``min_structural_steps`` optimiser steps (on a small set with few steps
-      per epoch the cap waits for the steps).
+      per epoch the cap waits for the steps). A cap of 0 checks and 0 steps fires before
+      any check (``StructureMonitor.after(0)``): :func:`glai.fit` then freezes the structure
+      before the first epoch.
 
     Works on any ReLU network, not only GLAI, and on networks holding GLAI blocks (it then
     watches the blocks' structures).
@@ -168,8 +145,9 @@ class StructureMonitor:
     In a loop of your own, :meth:`on_train_begin` is optional: the first :meth:`check`
     of a monitor that has not begun takes the reference (as :meth:`on_train_begin` would,
     with the monitor's own probe) and returns ``None``; :attr:`should_switch` is false
-    until a check has measured something. Tell each check how many optimiser steps were
-    taken since the last one, and the validation loss if there is one::
+    until a check has measured something (unless the cap is 0). Tell each check how many
+    optimiser steps were taken since the last one, and the validation loss if there is
+    one::
 
         monitor = StructureMonitor(probe=x[:1024])
         for epoch in range(epochs):
@@ -179,82 +157,59 @@ class StructureMonitor:
                 if monitor.should_switch:
                     glai.freeze_structures(model)
 
-    Without ``steps`` the relative rule compares pattern changes per check, and the cap
-    fires after ``max_structural_epochs`` checks (the steps it would wait for are not
-    known).
+    To record how a structure settles without switching anything (a plain
+    :class:`glai.MLP`, for one's own convergence plot), call :meth:`check` after every
+    epoch of one's own loop and ignore :attr:`should_switch`; or give :func:`glai.fit`
+    ``monitor=StructureMonitor.after(n)``: the MLP's first ``n`` epochs train at the
+    structural rate with every check in :attr:`checks_` and in the history's
+    ``pattern_change``, ``path_distance`` and ``weight_change`` columns, then its final
+    phase follows with nothing frozen (a rule that never fires would never end ``fit``'s
+    structural phase).
+
+    Without ``steps`` the relative rule compares changes per check, and the cap fires
+    after ``max_structural_epochs`` checks (the steps it would wait for are not known).
 
     By default the threshold is relative to the largest change per step seen so far: with
     a constant learning rate the change falls from its early peak to a floor set by
     gradient noise (units near their boundary keep flipping), and that floor's level
     depends on the data, the learning rate and the batch size, while the drop from the
     peak does not. Measured per step, the rule does not depend on how often it is checked.
-    ``relative=False`` compares each check's pattern change with ``threshold`` itself.
+    ``relative=False`` compares each check's change with ``threshold`` itself.
 
     Args:
         probe: (n_probe, in_features) inputs on which patterns are compared; when ``None``,
             :func:`glai.fit` draws one from the training inputs.
-        threshold: a check is stable when its change per step is below ``threshold`` times
-            the largest change per step so far (or its change below ``threshold`` if not
-            ``relative``).
-        patience: consecutive stable checks, or checks without a better validation loss,
-            needed to switch.
-        max_structural_epochs: switch after this many checks whatever the change, once
-            the structure has had ``min_structural_steps`` optimiser steps.
-        relative: whether ``threshold`` is a fraction of the peak change per step.
-        min_structural_steps: optimiser steps before the cap can fire.
-        switch_on_plateau: whether a validation loss that stops improving switches.
+        rule: the :class:`SwitchRule` (default: its defaults). Its ``probe_size`` is not
+            read here: without a probe, :func:`glai.fit` draws its own config's
+            ``probe_size`` training inputs.
 
     Attributes:
         checks_: the :class:`StructureCheck` of every check since :meth:`on_train_begin`.
     """
 
-    def __init__(
-        self,
-        probe: torch.Tensor | None = None,
-        threshold: float = _DEFAULT_RULE.threshold,
-        patience: int = _DEFAULT_RULE.patience,
-        max_structural_epochs: int = _DEFAULT_RULE.max_structural_epochs,
-        relative: bool = _DEFAULT_RULE.relative,
-        min_structural_steps: int = _DEFAULT_RULE.min_structural_steps,
-        switch_on_plateau: bool = _DEFAULT_RULE.switch_on_plateau,
-    ) -> None:
+    def __init__(self, probe: torch.Tensor | None = None, rule: SwitchRule | None = None) -> None:
+        if rule is not None and not isinstance(rule, SwitchRule):
+            raise TypeError(f"rule must be a SwitchRule, got {type(rule).__name__}")
         self.probe = probe
-        self.rule = SwitchRule(
-            threshold=threshold,
-            patience=patience,
-            max_structural_epochs=max_structural_epochs,
-            relative=relative,
-            min_structural_steps=min_structural_steps,
-            switch_on_plateau=switch_on_plateau,
-        )
+        self.rule = rule if rule is not None else SwitchRule()
         self.checks_: list[StructureCheck] = []
         self._patterns: tuple[torch.Tensor, ...] | None = None  # None: not begun
 
     @classmethod
-    def from_rule(cls, rule: SwitchRule) -> StructureMonitor:
-        """A monitor applying ``rule`` (with no probe of its own)."""
-        return cls(
-            threshold=rule.threshold,
-            patience=rule.patience,
-            max_structural_epochs=rule.max_structural_epochs,
-            relative=rule.relative,
-            min_structural_steps=rule.min_structural_steps,
-            switch_on_plateau=rule.switch_on_plateau,
-        )
-
-    @classmethod
     def after(cls, epochs: int, probe: torch.Tensor | None = None) -> StructureMonitor:
         """A monitor that switches after exactly ``epochs`` checks, whatever it measures
-        (for controls and experiments that fix the switch epoch)."""
-        check_positive_int(epochs, "epochs")
-        return cls(
-            probe,
+        (for controls and experiments that fix the switch epoch). ``after(0)`` switches
+        before any check: :func:`glai.fit` freezes the structure before the first epoch,
+        so the paths train under the gates of the untrained structure (the GaLU control)."""
+        check_non_negative_int(epochs, "epochs")
+        rule = SwitchRule(
             threshold=0.0,
             patience=epochs + 1,  # never stable for long enough
             max_structural_epochs=epochs,
-            min_structural_steps=1,
+            min_structural_steps=0,
             switch_on_plateau=False,
         )
+        return cls(probe, rule)
 
     def on_train_begin(self, model: nn.Module, probe: torch.Tensor | None = None) -> None:
         """Reset the state and take the reference patterns and weights.
@@ -300,6 +255,7 @@ class StructureMonitor:
             weight_change=change / reference if reference > 0 else math.inf,
             steps=None if steps is None else int(steps),
             val_loss=None if val_loss is None else float(val_loss),
+            path_distance=float(path_distance(self._patterns, patterns)),
         )
         self._patterns, self._weights = patterns, weights
         self.checks_.append(result)
@@ -335,13 +291,15 @@ class StructureMonitor:
 
     @property
     def stable_checks(self) -> int:
-        """Consecutive latest checks whose change is below the threshold."""
+        """Consecutive latest checks whose change (the rule's ``measure``) is below the
+        threshold."""
         rule, count, peak = self.rule, 0, 0.0
         for check in self.checks_:
-            peak = max(peak, check.rate)
+            change, rate = check.change(rule.measure), check.rate(rule.measure)
+            peak = max(peak, rate)
             limit = rule.threshold * peak if rule.relative else rule.threshold
-            value = check.rate if rule.relative else check.pattern_change
-            count = count + 1 if value < limit or check.pattern_change == 0 else 0
+            value = rate if rule.relative else change
+            count = count + 1 if value < limit or change == 0 else 0
         return count
 
     @property
@@ -360,7 +318,8 @@ class StructureMonitor:
 
     @property
     def should_switch(self) -> bool:
-        """Whether the switch rule has fired at the latest check."""
+        """Whether the switch rule has fired at the latest check (before any check only
+        for a cap of 0 checks and 0 steps)."""
         rule, checks = self.rule, self.checks_
         steps = [check.steps for check in checks]
         enough_steps = None in steps or sum(steps) >= rule.min_structural_steps

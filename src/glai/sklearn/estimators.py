@@ -90,6 +90,7 @@ class _GLAIEstimator(BaseEstimator):
         probe_size: int = DEFAULTS["probe_size"],
         min_structural_steps: int = DEFAULTS["min_structural_steps"],
         switch_on_plateau: bool = DEFAULTS["switch_on_plateau"],
+        measure: str = DEFAULTS["measure"],
         random_state: int | None = DEFAULTS["random_state"],
         device: str | None = DEFAULTS["device"],
         verbose: bool = DEFAULTS["verbose"],
@@ -226,8 +227,8 @@ class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
             without early stopping.
         **settings: every training setting of :class:`glai.training.config.FitConfig`
             (the switch rule's ``threshold``, ``patience``, ``max_structural_epochs``,
-            ``relative``, ``probe_size``, ``min_structural_steps``, ``switch_on_plateau``
-            inline), with its default; ``seed`` is called
+            ``relative``, ``probe_size``, ``min_structural_steps``, ``switch_on_plateau``,
+            ``measure`` inline), with its default; ``seed`` is called
             ``random_state`` (it also seeds the weights and the split) and ``progress``
             ``verbose``, as :data:`ESTIMATOR_NAMES` says.
 

@@ -32,6 +32,9 @@ class EpochRecord:
             (structural epochs only).
         layer_changes: the same per hidden layer.
         weight_change: relative change of the structure's weights since the previous epoch.
+        path_distance: :func:`glai.path_distance` between the probe's patterns at the end
+            of this epoch and the previous one (structural epochs only; ``None`` in
+            histories written before it was measured).
     """
 
     epoch: int
@@ -44,6 +47,7 @@ class EpochRecord:
     pattern_change: float | None = None
     layer_changes: tuple[float, ...] | None = None
     weight_change: float | None = None
+    path_distance: float | None = None
 
 
 @dataclass
@@ -54,7 +58,8 @@ class History:
         metric: name of the validation metric (``"accuracy"``, ``"loss"`` or a function's).
         greater_is_better: direction of the metric.
         records: one :class:`EpochRecord` per epoch.
-        switch_epoch: the last structural epoch (the structure was frozen at its end), or
+        switch_epoch: the last structural epoch (the structure was frozen at its end); 0
+            when it was frozen before the first epoch (``StructureMonitor.after(0)``);
             ``None`` when no switch happened during this run.
         best_epoch: epoch whose weights were restored at the end (best validation loss,
             or metric, as ``early_stopping_on`` says), or ``None`` without validation data.

@@ -298,6 +298,7 @@ class TrainingRun:
             pattern_change=check.pattern_change if check else None,
             layer_changes=check.layer_changes if check else None,
             weight_change=check.weight_change if check else None,
+            path_distance=check.path_distance if check else None,
         )
         self.history.records.append(record)
         return record

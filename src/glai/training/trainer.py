@@ -259,7 +259,7 @@ class Trainer:
                 "(glai.freeze_structures) or none, so that one switch serves them all"
             )
         if monitor is None and frozen == {False}:
-            monitor = StructureMonitor.from_rule(self.config.switch)
+            monitor = StructureMonitor(rule=self.config.switch)
         if monitor is None:
             return None, None
         if frozen == {True}:
@@ -270,14 +270,26 @@ class Trainer:
         return monitor, probe.to(self.device)
 
     def fit_loop(self, run: TrainingRun, checkpoint_dir: str | os.PathLike | None) -> None:
-        """Epochs until the run ends: train, evaluate, maybe switch, callbacks."""
+        """Epochs until the run ends: train, evaluate, maybe switch, callbacks.
+
+        A rule that fires before any check (``StructureMonitor.after(0)``) switches before
+        the first epoch (switch epoch 0): the paths train under the untrained gates.
+        """
+        if not run.history.records and run.should_switch:
+            self._switch(run, 0, checkpoint_dir)
         while not run.finished:
             record = self.run_single_epoch(run, checkpoint_dir)
             self._notify("on_epoch_end", self.model, record)
             if run.should_switch:
-                run.switch(record.epoch, checkpoint_dir)
-                self._notify("on_switch", self.model, record.epoch)
+                self._switch(run, record.epoch, checkpoint_dir)
             self._notify("on_epoch_complete", self.model, record)
+
+    def _switch(
+        self, run: TrainingRun, epoch: int, checkpoint_dir: str | os.PathLike | None
+    ) -> None:
+        """Freeze after ``epoch`` (0: before the first) and tell the callbacks."""
+        run.switch(epoch, checkpoint_dir)
+        self._notify("on_switch", self.model, epoch)
 
     def run_single_epoch(
         self, run: TrainingRun, checkpoint_dir: str | os.PathLike | None = None
