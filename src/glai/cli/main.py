@@ -108,6 +108,13 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--cache", default=None, help="feature cache directory")
     bench.add_argument("--fashion-mnist", default=None, help="Fashion-MNIST IDX directory")
     bench.add_argument("--quiet", action="store_true", help="no progress bars")
+    bench.add_argument(
+        "--half",
+        choices=("choosing", "checking", "both"),
+        default="both",
+        help="panel and panel-small: the half of the panel's tasks to run, choosing (where "
+        "defaults are chosen), checking (where they are judged) or both (default)",
+    )
 
 
 def _add_inspect(commands: argparse._SubParsersAction) -> None:
@@ -233,6 +240,7 @@ def _bench(args: argparse.Namespace) -> None:
         cache=args.cache,
         fashion_root=args.fashion_mnist,
         progress=not args.quiet,
+        half=args.half,
     )
     print(report)
     print(f"results written to {args.out}/")
