@@ -12,6 +12,7 @@ covers one half or both, and its report shows the split and each half's summary.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 import statistics
@@ -43,7 +44,12 @@ AUC_FLOOR = 0.005
 
 def splits(task: PanelTask, budget: PanelBudget) -> Iterator[Split]:
     """Cross-validation folds of a small task, its fixed split once per seed, or its
-    few-shot episodes; features prepared on each training part."""
+    few-shot episodes (at most ``budget.split_limit`` of them); features prepared on each
+    training part."""
+    return itertools.islice(_all_splits(task, budget), budget.split_limit)
+
+
+def _all_splits(task: PanelTask, budget: PanelBudget) -> Iterator[Split]:
     from sklearn.model_selection import KFold, StratifiedKFold
 
     def split(x_train, y_train, x_test, y_test, seed: int) -> Split:

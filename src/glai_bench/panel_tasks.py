@@ -48,6 +48,7 @@ class PanelBudget:
     overrides: dict = field(default_factory=dict)  # fit settings (quick: fewer epochs)
     small_only: bool = False  # only the tasks of up to SMALL_SIZE training samples
     half: str = "both"  # "choosing", "checking" or "both" (glai_bench.panel_halves)
+    split_limit: int | None = None  # at most this many splits (folds, seeds) per task
 
 
 PANEL_FULL = PanelBudget(None, 5, (0, 1, 2), 20, 5_000, None, 10_000, 20_000, 10_000)
@@ -62,7 +63,8 @@ PANEL_QUICK = PanelBudget(
     120,
     2_500,
     1_000,
-    {"epochs": 2, "max_structural_epochs": 1, "min_structural_steps": 1},
+    {"epochs": 1, "max_structural_epochs": 1, "min_structural_steps": 1},
+    split_limit=1,
 )
 
 
