@@ -21,8 +21,17 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from glai_bench.panel_data import CLASSIFICATION, REGRESSION, PanelTask, rows
-from glai_bench.panel_halves import BOTH, HALF_OF, HALVES, RULE, half_summary, selected_tasks
+from glai_bench.panel_data import CLASSIFICATION, PanelTask, rows
+from glai_bench.panel_halves import (
+    AUC_FLOOR,
+    BOTH,
+    FLOOR,
+    HALF_OF,
+    HALVES,
+    RULE,
+    half_summary,
+    selected_tasks,
+)
 from glai_bench.panel_models import (
     EQUAL_PARAMETERS,
     GLAI_DEFAULTS,
@@ -37,9 +46,6 @@ from glai_bench.panel_report import markdown
 from glai_bench.panel_tasks import LoadContext, PanelBudget, TaskSpec, load_task
 from glai_bench.preparation import prepare
 from glai_bench.protocol import environment, write_report
-
-FLOOR = {CLASSIFICATION: 0.003, REGRESSION: 0.005}  # accuracy points, R²
-AUC_FLOOR = 0.005
 
 
 def splits(task: PanelTask, budget: PanelBudget) -> Iterator[Split]:
@@ -72,14 +78,17 @@ def _all_splits(task: PanelTask, budget: PanelBudget) -> Iterator[Split]:
         yield split(rows(x, train), y[train], rows(x, test), y[test], seed)
 
 
-def run_task(task: PanelTask, budget: PanelBudget) -> tuple[list[Fitted], int]:
-    """Every model on every split of ``task``.
+def run_task(
+    task: PanelTask, budget: PanelBudget, progress: bool = False
+) -> tuple[list[Fitted], int]:
+    """Every model on every split of ``task`` (a progress bar over the splits if
+    ``progress``).
 
     Returns:
         The fitted runs, and the number of inputs the models got (after preparation).
     """
     results, inputs = [], 0
-    for split in splits(task, budget):
+    for split in tqdm(splits(task, budget), disable=not progress, desc=task.name, unit="split"):
         results += torch_models(split, budget.overrides)
         results += sklearn_models(split)
         inputs = split.x_train.shape[1]
@@ -98,6 +107,23 @@ def warm_up(task: PanelTask, budget: PanelBudget) -> None:
 
 
 def summarize_task(spec: TaskSpec, task: PanelTask, results: Sequence[Fitted], inputs: int) -> dict:
+    """The task's description, :func:`summarize_models` and :func:`verdict`."""
+    models = summarize_models(results)
+    return {
+        "task": task.name,
+        "source": task.source,
+        "kind": task.kind,
+        "family": spec.family,
+        "problem": spec.problem,
+        "half": HALF_OF[spec.name],
+        "train_size": task.train_size,
+        "features": inputs,
+        "models": models,
+        "verdict": verdict(task.kind, models),
+    }
+
+
+def summarize_models(results: Sequence[Fitted]) -> dict[str, dict]:
     """Per model: test metric (and ROC AUC on a binary task) mean and std, fit seconds,
     and for the torch models their epochs and switch epochs, the time to the
     equal-parameter MLP's best validation value and the speedup against it."""
@@ -115,18 +141,7 @@ def summarize_task(spec: TaskSpec, task: PanelTask, results: Sequence[Fitted], i
             row["switch_epochs"] = [r.history.switch_epoch for r in runs]
             row.update(_time_to_reference(runs, reference))
         models[name] = row
-    return {
-        "task": task.name,
-        "source": task.source,
-        "kind": task.kind,
-        "family": spec.family,
-        "problem": spec.problem,
-        "half": HALF_OF[spec.name],
-        "train_size": task.train_size,
-        "features": inputs,
-        "models": models,
-        "verdict": _verdict(task.kind, models),
-    }
+    return models
 
 
 def _mean_and_std(prefix: str, values: Sequence[float]) -> dict[str, float]:
@@ -146,13 +161,13 @@ def _time_to_reference(runs: Sequence[Fitted], reference: dict) -> dict:
     return {"time_to_reference": times, "speedup": geometric, "reached": len(reached)}
 
 
-def _verdict(kind: str, models: dict) -> dict:
+def verdict(kind: str, models: dict) -> dict:
     """GLAI against the better of scikit-learn's MLP and the equal-parameter MLP: the
     metric's floor, and on a binary task the ROC AUC's too."""
     glai, reference = models[GLAI_DEFAULTS], models[EQUAL_PARAMETERS]
     sklearn_mlp = models[SKLEARN_MLP]
     gap = glai["test_mean"] - max(sklearn_mlp["test_mean"], reference["test_mean"])
-    verdict = {
+    figures = {
         "gap_to_best_mlp": gap,
         "accuracy_floor_met": gap >= -FLOOR[kind],
         "time_ratio": glai["seconds"] / reference["seconds"],
@@ -161,9 +176,9 @@ def _verdict(kind: str, models: dict) -> dict:
     }
     if "auc_mean" in glai:
         auc_gap = glai["auc_mean"] - max(sklearn_mlp["auc_mean"], reference["auc_mean"])
-        verdict.update(auc_gap_to_best_mlp=auc_gap, auc_floor_met=auc_gap >= -AUC_FLOOR)
-    verdict["floor_met"] = verdict["accuracy_floor_met"] and verdict.get("auc_floor_met", True)
-    return verdict
+        figures.update(auc_gap_to_best_mlp=auc_gap, auc_floor_met=auc_gap >= -AUC_FLOOR)
+    figures["floor_met"] = figures["accuracy_floor_met"] and figures.get("auc_floor_met", True)
+    return figures
 
 
 def run_panel(

@@ -18,6 +18,7 @@ import math
 import statistics
 from collections.abc import Sequence
 
+from glai_bench.panel_data import CLASSIFICATION, REGRESSION
 from glai_bench.panel_tasks import SMALL_SIZE, TASKS, PanelBudget, TaskSpec
 
 CHOOSING, CHECKING, BOTH = "choosing", "checking", "both"
@@ -26,6 +27,10 @@ _DEAL = (CHOOSING, CHECKING, CHECKING, CHOOSING)
 SLOW_FIT = 1.0
 """Seconds: the time target's geometric mean counts the tasks where the equal-parameter
 MLP's fit takes at least this long."""
+FLOOR = {CLASSIFICATION: 0.003, REGRESSION: 0.005}
+"""The accuracy floor: GLAI at most this far below the best MLP (accuracy, R²)."""
+AUC_FLOOR = 0.005
+"""The floor on a binary task's ROC AUC."""
 
 RULE = (
     "tasks sorted by (problem, input family, training size, name), dealt in the repeating "

@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Sequence
 
 from glai_bench.panel_data import CLASSIFICATION
-from glai_bench.panel_halves import HALVES, RULE, SLOW_FIT
+from glai_bench.panel_halves import AUC_FLOOR, FLOOR, HALVES, RULE, SLOW_FIT
 from glai_bench.panel_tasks import TASKS
 
 
@@ -21,8 +21,28 @@ def markdown(result: dict) -> str:
         if mine:
             lines += ["", f"### The {half} half", "", *_verdict_table(mine)]
     for s in summaries:
-        lines += ["", f"### {s['task']} ({s['source']})", "", *_task_table(s)]
+        lines += ["", f"### {s['task']} ({s['source']})", "", *task_table(s)]
+        lines += ["", verdict_line(s["kind"], s["verdict"])]
     return "\n".join(lines)
+
+
+def verdict_line(kind: str, figures: dict) -> str:
+    """One sentence of a task's verdict (:func:`glai_bench.panel.verdict`)."""
+    gaps = f"{_points(kind, figures['gap_to_best_mlp'])}, floor {_points(kind, -FLOOR[kind])}"
+    if "auc_gap_to_best_mlp" in figures:
+        gaps += f"; ROC AUC {figures['auc_gap_to_best_mlp']:+.4f}, floor {-AUC_FLOOR:+.4f}"
+    met = "meets" if figures["floor_met"] else "misses"
+    speedup = figures["speedup"]
+    reach = (
+        f"reaches that MLP's best validation value {_times(speedup)} as fast"
+        if speedup
+        else "never reaches that MLP's best validation value"
+    )
+    return (
+        f"Verdict: GLAI with its defaults {met} the floor against the better of "
+        f"scikit-learn's MLP and the equal-parameter MLP ({gaps}); its fit "
+        f"takes {figures['time_ratio']:.2f}x that MLP's time and it {reach}."
+    )
 
 
 def _halves_table(halves: dict) -> list[str]:
@@ -76,7 +96,8 @@ def _verdict_table(summaries: Sequence[dict]) -> list[str]:
     return lines
 
 
-def _task_table(summary: dict) -> list[str]:
+def task_table(summary: dict) -> list[str]:
+    """One row per model of a task summary (``kind`` and ``models``)."""
     metric = "test accuracy (%)" if summary["kind"] == CLASSIFICATION else "test R²"
     with_auc = any("auc_mean" in row for row in summary["models"].values())
     auc_header, auc_rule = (" test ROC AUC |", "---:|") if with_auc else ("", "")
