@@ -55,9 +55,10 @@ def _halves_table(halves: dict) -> list[str]:
     for half, summary in halves.items():
         speedup = _times(summary["speedup"]) if summary["speedup"] else "none reached"
         never = f", never on {summary['never']}" if summary["never"] else ""
+        slow = f"{summary['slow_tasks']} task{'' if summary['slow_tasks'] == 1 else 's'}"
         lines.append(
             f"| {half} | {summary['tasks']} | {summary['floor_met']} | {summary['fit_no_longer']} "
-            f"| {summary['time_ratio']:.2f} | {speedup} over {summary['slow_tasks']} tasks{never} |"
+            f"| {summary['time_ratio']:.2f} | {speedup} over {slow}{never} |"
         )
     return lines
 
