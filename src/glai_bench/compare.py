@@ -17,15 +17,20 @@ import numpy as np
 import pandas as pd
 
 from glai_bench.panel import run_task, summarize_models, verdict, warm_up
-from glai_bench.panel_data import CLASSIFICATION, CROSS_VALIDATION_LIMIT, PanelTask, classes
+from glai_bench.panel_data import (
+    CLASSIFICATION,
+    CROSS_VALIDATION_LIMIT,
+    PanelTask,
+    classes,
+    scored,
+)
 from glai_bench.panel_models import TORCH_MODELS, Fitted
 from glai_bench.panel_report import task_table, verdict_line
-from glai_bench.panel_tasks import PANEL_FULL
+from glai_bench.panel_tasks import PANEL_FULL, PanelBudget
 from glai_bench.plots import plot_accuracy_against_time
 from glai_bench.protocol import environment, write_report
 
 DEFAULT_FOLDS, DEFAULT_SEEDS = 5, 3
-TEST_FRACTION = 0.2
 REPORT = "compare"
 PLOT = "compare-validation.png"
 
@@ -37,8 +42,11 @@ def user_task(
     kind: str,
     columns: list[str] | None = None,
     text: Mapping[str, np.ndarray] | None = None,
-) -> PanelTask:
-    """A user's data as a panel task scored by cross-validation (see :func:`held_out`).
+    folds: int | None = None,
+    seeds: int | None = None,
+) -> tuple[PanelTask, PanelBudget]:
+    """A user's data as a panel task, and the budget that scores it by ``folds``-fold
+    cross-validation or on a fixed 20% test split once per seed ``0..seeds-1``.
 
     Args:
         name: the task's label (the file's name).
@@ -48,6 +56,9 @@ def user_task(
         columns: the names of the numeric columns (``None``: positional).
         text: categorical columns, name -> (n,) words; one-hot encoded on each training
             part, as the panel's tables are.
+        folds: score by this many cross-validation folds.
+        seeds: instead, score on a fixed 20% test split over this many seeds. Neither:
+            5 folds up to 3,000 samples, else 3 seeds, as the panel does.
 
     Raises:
         ValueError: regression asked for on targets that are not numbers.
@@ -66,61 +77,36 @@ def user_task(
     if text:
         names = columns or [f"x{i}" for i in range(features.shape[1])]
         data = pd.DataFrame(features, columns=names).assign(**dict(text))
-    return PanelTask(name, "user data", kind, data, targets, categorical=tuple(text or ()))
+    if folds is None and seeds is None:
+        small = len(targets) <= CROSS_VALIDATION_LIMIT
+        folds, seeds = (DEFAULT_FOLDS, None) if small else (None, DEFAULT_SEEDS)
+    task = scored(name, "user data", kind, data, targets, tuple(text or ()), folds is not None)
+    budget = dataclasses.replace(
+        PANEL_FULL, folds=folds or DEFAULT_FOLDS, seeds=tuple(range(seeds or DEFAULT_SEEDS))
+    )
+    return task, budget
 
 
-def held_out(task: PanelTask, seed: int = 0) -> PanelTask:
-    """``task`` with a fixed test split of :data:`TEST_FRACTION` (stratified for classes
-    when every class can be), for runs over seeds."""
-    from sklearn.model_selection import train_test_split
-
-    stratify = task.targets if task.kind == CLASSIFICATION else None
-    try:
-        parts = train_test_split(
-            task.features,
-            task.targets,
-            test_size=TEST_FRACTION,
-            random_state=seed,
-            stratify=stratify,
-        )
-    except ValueError:  # a class too small to stratify
-        parts = train_test_split(
-            task.features, task.targets, test_size=TEST_FRACTION, random_state=seed
-        )
-    x_train, x_test, y_train, y_test = parts
-    return dataclasses.replace(task, features=x_train, targets=y_train, test=(x_test, y_test))
-
-
-def run_comparison(
-    task: PanelTask,
-    out: Path,
-    folds: int | None = None,
-    seeds: int | None = None,
-    progress: bool = False,
-) -> dict:
-    """Run every model of the panel on ``task``; writes ``compare.json``, ``compare.md``
-    and the validation-against-time plot (``compare-validation.png``) into ``out``.
+def run_comparison(task: PanelTask, budget: PanelBudget, out: Path, progress: bool = False) -> dict:
+    """Run every model of the panel on ``task`` as ``budget`` says (see
+    :func:`user_task`); writes ``compare.json``, ``compare.md`` and the
+    validation-against-time plot (``compare-validation.png``) into ``out``.
 
     Args:
         task: from :func:`user_task`.
+        budget: from :func:`user_task`.
         out: the report's directory (made if missing).
-        folds: score by this many cross-validation folds.
-        seeds: instead, score on a fixed 20% test split, once per seed ``0..seeds-1``.
-            Neither: 5 folds up to 3,000 samples, else 3 seeds, as the panel does.
         progress: a progress bar over the splits (on stderr).
 
     Returns:
         The report: ``protocol``, ``models`` (per model, as the panel's task summaries),
-        ``verdict``, ``table`` (markdown) and ``plot`` (its path).
+        ``verdict``, ``verdict_line``, ``table`` (markdown) and ``plot`` (its path).
     """
-    if folds is None and seeds is None:
-        small = len(task.targets) <= CROSS_VALIDATION_LIMIT
-        folds, seeds = (DEFAULT_FOLDS, None) if small else (None, DEFAULT_SEEDS)
-    budget = dataclasses.replace(PANEL_FULL, folds=folds or DEFAULT_FOLDS)
-    if folds is None:
-        task = held_out(task)
-        budget = dataclasses.replace(budget, seeds=tuple(range(seeds)))
-    protocol = f"{folds}-fold cross-validation" if folds else f"a 20% test split, {seeds} seeds"
+    protocol = (
+        f"{budget.folds}-fold cross-validation"
+        if task.test is None
+        else f"a 20% test split, {len(budget.seeds)} seed(s)"
+    )
     warm_up(task, budget)
     results, inputs = run_task(task, budget, progress)
     models = summarize_models(results)

@@ -78,19 +78,27 @@ def scored(
     features: Features,
     targets: np.ndarray,
     categorical: Sequence[str] = (),
+    cross_validate: bool | None = None,
     seed: int = 0,
 ) -> PanelTask:
-    """A task scored by cross-validation when small (:data:`CROSS_VALIDATION_LIMIT`),
-    else on a fixed 20% test split (stratified for classes)."""
+    """A task scored by cross-validation, or on a fixed 20% test split (stratified for
+    classes when every class can be); by default cross-validation when the data are
+    small (:data:`CROSS_VALIDATION_LIMIT`)."""
     from sklearn.model_selection import train_test_split
 
     categorical = tuple(categorical)
-    if len(targets) <= CROSS_VALIDATION_LIMIT:
+    if cross_validate is None:
+        cross_validate = len(targets) <= CROSS_VALIDATION_LIMIT
+    if cross_validate:
         return PanelTask(name, source, kind, features, targets, categorical=categorical)
     stratify = targets if kind == CLASSIFICATION else None
-    x_train, x_test, y_train, y_test = train_test_split(
-        features, targets, test_size=0.2, random_state=seed, stratify=stratify
-    )
+    try:
+        parts = train_test_split(
+            features, targets, test_size=0.2, random_state=seed, stratify=stratify
+        )
+    except ValueError:  # a class too small to stratify
+        parts = train_test_split(features, targets, test_size=0.2, random_state=seed)
+    x_train, x_test, y_train, y_test = parts
     return PanelTask(name, source, kind, x_train, y_train, (x_test, y_test), (), categorical)
 
 

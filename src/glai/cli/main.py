@@ -271,10 +271,17 @@ def _compare(args: argparse.Namespace) -> None:
     if table.text:
         _note(args, f"categorical column(s), one-hot encoded: {', '.join(table.text)}")
     task = _task_of(args, table.labels)
-    data = user_task(
-        Path(args.data).name, table.features, table.labels, task, table.columns, table.text
+    data, budget = user_task(
+        Path(args.data).name,
+        table.features,
+        table.labels,
+        task,
+        table.columns,
+        table.text,
+        args.folds,
+        args.seeds,
     )
-    result = run_comparison(data, Path(args.out), args.folds, args.seeds, not args.quiet)
+    result = run_comparison(data, budget, Path(args.out), not args.quiet)
     print(result["table"])
     print(f"report and plot written to {args.out}/")
 
