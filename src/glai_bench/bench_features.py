@@ -1,15 +1,18 @@
-"""Benchmark data: Fashion-MNIST through a frozen EfficientNet-Lite0, cached once."""
+"""Benchmark data through frozen pretrained backbones, cached once: images (Fashion-MNIST,
+scikit-learn's digits) through EfficientNet-Lite0, texts through MiniLM."""
 
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from glai.io.features import extract_features
-from glai_bench.backbones import EfficientNetLite0Features, random_views
+from glai_bench.backbones import EfficientNetLite0Features, MiniLMSentenceEncoder, random_views
 from glai_bench.datasets import Splits, split_off, standardized
 from glai_bench.fashion_mnist import load_fashion_mnist
 
@@ -37,6 +40,39 @@ def cached_features(images: torch.Tensor, name: str, cache: Path, progress: bool
         key=f"EfficientNet-Lite0, {RESOLUTION}px bilinear, [-1, 1], global average pool",
         progress=progress,
     )
+
+
+@functools.cache
+def text_encoder() -> MiniLMSentenceEncoder:
+    """The frozen sentence encoder, built once per process."""
+    return MiniLMSentenceEncoder()
+
+
+def cached_text_features(
+    texts: Sequence[str], name: str, cache: Path, progress: bool
+) -> torch.Tensor:
+    """MiniLM sentence embeddings of ``texts``, cached in ``cache`` as ``<name>-minilm.npy``.
+
+    Texts are encoded shortest first, so that each batch pads to a similar length; the
+    cache holds them in that order and the result is in the order of ``texts``.
+
+    Returns:
+        (len(texts), 384) float32.
+    """
+    encoder = text_encoder()
+    order = np.argsort([len(text) for text in texts], kind="stable")
+    tokens = encoder.tokenize([texts[i] for i in order])
+    features = extract_features(
+        encoder,
+        tokens,
+        cache / f"{name}-minilm.npy",
+        batch_size=64,
+        key="all-MiniLM-L6-v2, mean pooled, unit norm, at most 256 tokens, shortest first",
+        progress=progress,
+    )
+    restored = torch.empty_like(features)
+    restored[torch.from_numpy(order)] = features
+    return restored
 
 
 def fashion_images(

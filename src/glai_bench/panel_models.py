@@ -38,7 +38,8 @@ DEFAULT_WIDTH = DEFAULT_HIDDEN_FEATURES
 
 @dataclass
 class Split:
-    """One training/test split of a task, features unscaled."""
+    """One training/test split of a task, features prepared on the training part
+    (:func:`glai_bench.preparation.prepare`): (n, d) float32."""
 
     kind: str
     x_train: np.ndarray
@@ -61,6 +62,7 @@ class Fitted:
     test_metric: float
     seconds: float
     history: History | None = field(default=None, repr=False)
+    test_auc: float | None = None  # ROC AUC on a binary task
 
 
 def equal_parameter_width(in_features: int, width: int, out_features: int) -> int:
@@ -78,13 +80,10 @@ def torch_models(split: Split, overrides: dict[str, Any]) -> list[Fitted]:
     of the paper's comparison, and the control: the equal-width MLP trained in GLAI's two
     phases (switching after as many structural epochs as GLAI did, then the same solver)
     with nothing frozen. All trained by the same ``fit`` on the same validation split
-    (the estimators' share, stratified) of standardised features."""
+    (the estimators' share, stratified) of the prepared features."""
     from sklearn.model_selection import train_test_split
 
-    mean, scale = split.x_train.mean(0), split.x_train.std(0)
-    scale[scale == 0] = 1.0
-    x = torch.from_numpy((split.x_train - mean) / scale)
-    x_test = torch.from_numpy((split.x_test - mean) / scale)
+    x, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
     classification = split.kind == CLASSIFICATION
     y, y_mean, y_scale = torch.from_numpy(split.y_train), 0.0, 1.0
     if not classification:
@@ -128,12 +127,24 @@ def torch_models(split: Split, overrides: dict[str, Any]) -> list[Fitted]:
         model.eval()
         with torch.no_grad():
             output = model(x_test)
+        auc = None
         if classification:
             metric = float((output.argmax(1).numpy() == split.y_test).mean())
+            auc = binary_auc(split, output.softmax(1)[:, -1].numpy())
         else:
             metric = r2(split.y_test, output[:, 0].double().numpy() * y_scale + y_mean)
-        results.append(Fitted(name, split.seed, metric, history[-1].seconds, history))
+        results.append(Fitted(name, split.seed, metric, history[-1].seconds, history, auc))
     return results
+
+
+def binary_auc(split: Split, scores: np.ndarray) -> float | None:
+    """ROC AUC of ``scores`` (higher: class 1) on a binary split's test part; ``None``
+    for other splits, or when the test part holds one class only."""
+    from sklearn.metrics import roc_auc_score
+
+    if split.outputs != 2 or len(np.unique(split.y_test)) != 2:
+        return None
+    return float(roc_auc_score(split.y_test, scores))
 
 
 def r2(truth: np.ndarray, prediction: np.ndarray) -> float:
@@ -144,7 +155,7 @@ def r2(truth: np.ndarray, prediction: np.ndarray) -> float:
 
 def sklearn_models(split: Split) -> list[Fitted]:
     """scikit-learn's MLP with its defaults, the linear model and an RBF kernel method,
-    each in a ``StandardScaler`` pipeline, trained on the whole training part."""
+    trained on the whole training part of the prepared features."""
     results = []
     for name, estimator in _sklearn_estimators(split).items():
         start = time.perf_counter()
@@ -152,10 +163,19 @@ def sklearn_models(split: Split) -> list[Fitted]:
             warnings.simplefilter("ignore")  # convergence warnings: defaults are the point
             estimator.fit(split.x_train, split.y_train)
         seconds = time.perf_counter() - start
-        results.append(
-            Fitted(name, split.seed, float(estimator.score(split.x_test, split.y_test)), seconds)
-        )
+        metric = float(estimator.score(split.x_test, split.y_test))
+        auc = None
+        if split.kind == CLASSIFICATION:
+            auc = binary_auc(split, _class_one_scores(estimator, split.x_test))
+        results.append(Fitted(name, split.seed, metric, seconds, test_auc=auc))
     return results
+
+
+def _class_one_scores(estimator: Any, x: np.ndarray) -> np.ndarray:
+    """How much ``estimator`` favours the last class on ``x`` (probability or margin)."""
+    if hasattr(estimator, "predict_proba"):
+        return estimator.predict_proba(x)[:, -1]
+    return estimator.decision_function(x)
 
 
 def _sklearn_estimators(split: Split) -> dict[str, Any]:
@@ -176,11 +196,7 @@ def _sklearn_estimators(split: Split) -> dict[str, Any]:
     else:
         mlp, linear = MLPRegressor(random_state=seed), Ridge()
         kernel = [nystroem, Ridge()] if large else [SVR()]
-    kernel_model = make_pipeline(StandardScaler(), *kernel)
+    kernel_model = make_pipeline(*kernel)
     if split.kind != CLASSIFICATION:  # an RBF kernel needs centred, scaled targets
         kernel_model = TransformedTargetRegressor(kernel_model, transformer=StandardScaler())
-    return {
-        SKLEARN_MLP: make_pipeline(StandardScaler(), mlp),
-        LINEAR: make_pipeline(StandardScaler(), linear),
-        KERNEL: kernel_model,
-    }
+    return {SKLEARN_MLP: mlp, LINEAR: linear, KERNEL: kernel_model}

@@ -1,6 +1,7 @@
 """``glai bench panel-solvers``: which final-phase solver the defaults should use.
 
-The panel's small tasks, once per solver configuration, with every torch model of the
+The small tasks of the panel's choosing half (defaults are chosen there and judged on the
+checking half), once per solver configuration, with every torch model of the
 panel trained under that same configuration: GLAI, the equal-parameter and equal-width
 MLPs, and the control (the equal-width MLP in GLAI's two phases, switching where GLAI did,
 nothing frozen). A gain that the control shares comes from the solver, not from freezing.
@@ -15,9 +16,11 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from glai_bench.panel import PanelBudget, panel_tasks, splits
+from glai_bench.panel import splits
 from glai_bench.panel_data import CLASSIFICATION
+from glai_bench.panel_halves import CHOOSING, selected_tasks
 from glai_bench.panel_models import GLAI_DEFAULTS, torch_models
+from glai_bench.panel_tasks import LoadContext, PanelBudget, load_task
 from glai_bench.protocol import environment, write_report
 
 SOLVERS = {
@@ -37,11 +40,13 @@ default output start is the structural one)."""
 def run_solver_study(
     budget: PanelBudget, cache: Path, out: Path, root: str | os.PathLike | None, progress: bool
 ) -> dict:
-    """Run every configuration of :data:`SOLVERS` on the panel's small tasks; writes
-    ``panel-solvers.json`` and ``panel-solvers.md`` into ``out``."""
-    tasks = panel_tasks(dataclasses.replace(budget, small_only=True), cache, root, progress)
+    """Run every configuration of :data:`SOLVERS` on the small tasks of the panel's
+    choosing half; writes ``panel-solvers.json`` and ``panel-solvers.md`` into ``out``."""
+    budget = dataclasses.replace(budget, small_only=True, half=CHOOSING)
+    context = LoadContext(budget, cache, root, progress)
     rows = []
-    for task in tqdm(tasks, disable=not progress, desc="panel-solvers"):
+    for spec in tqdm(selected_tasks(budget), disable=not progress, desc="panel-solvers"):
+        task = load_task(spec, context)
         for solver, settings in SOLVERS.items():
             results = []
             for split in splits(task, budget):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,8 +11,10 @@ from glai_bench.bench_features import cache_dir
 from glai_bench.faults import FAULTS_FULL, FAULTS_QUICK, run_faults
 from glai_bench.fewshot import run_fewshot
 from glai_bench.fuzz import run_fuzz
-from glai_bench.panel import PANEL_FULL, PANEL_QUICK, PANEL_SMALL, run_panel
+from glai_bench.panel import report_name, run_panel
+from glai_bench.panel_halves import BOTH
 from glai_bench.panel_solvers import run_solver_study
+from glai_bench.panel_tasks import PANEL_FULL, PANEL_QUICK, PANEL_SMALL, PanelBudget
 from glai_bench.perf import run_perf
 from glai_bench.plots import plot_speedups
 from glai_bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
@@ -23,13 +26,16 @@ def _perf(budget: Budget, cache: Path, out: Path, root: object, progress: bool) 
     return {"table": run_perf(out, quick=budget is QUICK, progress=progress)}
 
 
-def _panel(budget: Budget, cache: Path, out: Path, root: object, progress: bool) -> dict:
-    panel_budget = PANEL_QUICK if budget is QUICK else PANEL_FULL
-    return run_panel(panel_budget, cache, out, root, progress)
+def _panel_budget(budget: Budget, full: PanelBudget, half: str) -> PanelBudget:
+    return dataclasses.replace(PANEL_QUICK if budget is QUICK else full, half=half)
 
 
-def _panel_small(budget: Budget, cache: Path, out: Path, root: object, progress: bool) -> dict:
-    panel_budget = PANEL_QUICK if budget is QUICK else PANEL_SMALL
+def _panel(budget: Budget, cache: Path, out: Path, root: object, progress: bool, half: str):
+    return run_panel(_panel_budget(budget, PANEL_FULL, half), cache, out, root, progress)
+
+
+def _panel_small(budget: Budget, cache: Path, out: Path, root: object, progress: bool, half: str):
+    panel_budget = _panel_budget(budget, PANEL_SMALL, half)
     return run_panel(panel_budget, cache, out, root, progress, name="panel-small")
 
 
@@ -64,6 +70,8 @@ SETTINGS = {
     "fuzz": _fuzz,
 }
 ALL_SETTINGS = tuple(name for name in SETTINGS if name != "panel-small")  # a subset of panel
+HALVED_SETTINGS = ("panel", "panel-small")
+"""The settings that run one half of the panel, or both (``half``)."""
 
 
 def run_bench(
@@ -73,11 +81,13 @@ def run_bench(
     cache: str | os.PathLike | None = None,
     fashion_root: str | os.PathLike | None = None,
     progress: bool = False,
+    half: str = BOTH,
 ) -> str:
     """Run the named settings (``panel``, ``panel-small`` (the panel's small tasks, not in
-    :data:`ALL_SETTINGS`), ``panel-solvers`` (the final-phase solvers on them), ``head``,
-    ``ssl``, ``fewshot``, ``pixels``, ``perf``, ``variants``, ``transformer``, ``faults``
-    (runs killed and resumed), ``fuzz`` (random settings and malformed data)).
+    :data:`ALL_SETTINGS`), ``panel-solvers`` (the final-phase solvers on the choosing
+    half's small tasks), ``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
+    ``variants``, ``transformer``, ``faults`` (runs killed and resumed), ``fuzz`` (random
+    settings and malformed data)).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and
@@ -90,6 +100,9 @@ def run_bench(
         cache: feature cache directory (default ``$GLAI_CACHE`` or ``~/.cache/glai``).
         fashion_root: Fashion-MNIST directory.
         progress: progress bars.
+        half: for the panel's settings (:data:`HALVED_SETTINGS`): ``choosing``,
+            ``checking`` or ``both`` halves of the panel (one half's report is
+            ``<setting>-<half>``).
 
     Returns:
         The combined markdown report.
@@ -99,10 +112,11 @@ def run_bench(
         raise ValueError(f"unknown setting {unknown[0]!r}; choose from {', '.join(SETTINGS)}")
     out = Path(out)
     budget = QUICK if quick else FULL
-    results = {
-        name: SETTINGS[name](budget, cache_dir(cache), out, fashion_root, progress)
-        for name in settings
-    }
+    results = {}
+    for name in settings:
+        extra = {"half": half} if name in HALVED_SETTINGS else {}
+        run = SETTINGS[name]
+        results[name] = run(budget, cache_dir(cache), out, fashion_root, progress, **extra)
     speedups = {
         name: {s["candidate"]: s for s in result["summaries"]}
         for name, result in results.items()
@@ -110,6 +124,7 @@ def run_bench(
     }
     if speedups:
         plot_speedups(speedups, out / "speedup.png")
-    report = "\n\n".join((out / f"{name}.md").read_text().strip() for name in settings) + "\n"
+    names = [report_name(name, half) if name in HALVED_SETTINGS else name for name in settings]
+    report = "\n\n".join((out / f"{name}.md").read_text().strip() for name in names) + "\n"
     (out / "README.md").write_text(report)
     return report

@@ -1,11 +1,16 @@
-"""glai bench panel in quick mode: every task, every model, the verdict table."""
+"""glai bench panel in quick mode: every task, every model, the split, each half's
+summary and the verdict tables."""
+
+import json
 
 import pytest
 
 from glai_bench.bench_features import cache_dir
 from glai_bench.fashion_mnist import fashion_mnist_available
-from glai_bench.panel import PANEL_QUICK, run_panel
+from glai_bench.panel import panel_result, report_name, run_panel
+from glai_bench.panel_halves import CHECKING, HALF_OF, HALVES
 from glai_bench.panel_models import KERNEL, LINEAR, SKLEARN_MLP, TORCH_MODELS
+from glai_bench.panel_tasks import BINARY, PANEL_QUICK, TASKS
 
 pytestmark = pytest.mark.skipif(
     not fashion_mnist_available(), reason="Debian's dataset-fashion-mnist is not installed"
@@ -19,9 +24,10 @@ def panel(tmp_path_factory):
     return run_panel(PANEL_QUICK, cache_dir(), out, None, False), out
 
 
-def test_the_panel_spans_the_sizes_and_kinds_the_issue_asks_for(panel):
+def test_the_panel_runs_every_registered_task_in_its_half(panel):
     tasks = panel[0]["tasks"]
-    assert len(tasks) >= 10
+    assert [t["task"] for t in tasks] == [spec.name for spec in TASKS]
+    assert all(t["half"] == HALF_OF[t["task"]] for t in tasks)
     kinds = {t["kind"] for t in tasks}
     assert kinds == {"classification", "regression"}
     assert min(t["features"] for t in tasks) == 4
@@ -53,14 +59,45 @@ def test_the_reference_reaches_its_own_best_in_every_split(panel):
         assert row["speedup"] == pytest.approx(1.0)
 
 
-def test_the_report_has_the_verdict_and_one_table_per_task(panel):
+def test_binary_tasks_are_scored_by_roc_auc_too(panel):
+    problems = {spec.name: spec.problem for spec in TASKS}
+    for task in panel[0]["tasks"]:
+        binary = problems[task["task"]] == BINARY
+        for name, row in task["models"].items():
+            assert ("auc_mean" in row) == binary, (task["task"], name)
+            if binary:
+                assert 0.0 <= row["auc_mean"] <= 1.0
+        assert ("auc_floor_met" in task["verdict"]) == binary
+
+
+def test_the_report_has_the_halves_the_split_the_verdicts_and_one_table_per_task(panel):
     result, out = panel
     text = (out / "panel.md").read_text()
-    assert "| task | n train | features | GLAI − best MLP |" in text
+    assert "| half | tasks | floor met | GLAI's fit no longer than the MLP's |" in text
+    for spec in TASKS:
+        assert f"| {spec.name} | {HALF_OF[spec.name]} | {spec.family} |" in text
+    for half in HALVES:
+        assert f"### The {half} half" in text
+    assert "| task | n train | features | GLAI − best MLP | AUC: GLAI − best MLP |" in text
     assert "| model | test accuracy (%) | fit time (s) | epochs (switch) |" in text
+    assert "| model | test accuracy (%) | test ROC AUC | fit time (s) |" in text
     for task in result["tasks"]:
         assert f"### {task['task']}" in text
-    assert (out / "panel.json").is_file()
+    written = json.loads((out / "panel.json").read_text())
+    assert written["split"]["halves"] == HALF_OF
+    for half in HALVES:
+        summary = written["halves"][half]
+        assert summary["tasks"] == sum(t["half"] == half for t in written["tasks"])
+        assert 0 <= summary["floor_met"] <= summary["tasks"]
+
+
+def test_a_report_of_one_half_summarises_it_and_still_prints_the_whole_split(panel):
+    checking = [t for t in panel[0]["tasks"] if t["half"] == CHECKING]
+    result = panel_result(report_name("panel", CHECKING), checking)
+    assert result["setting"] == "panel-checking"
+    assert list(result["halves"]) == [CHECKING]
+    assert all(f"| {spec.name} | {HALF_OF[spec.name]} |" in result["table"] for spec in TASKS)
+    assert "### The choosing half" not in result["table"]
 
 
 def test_the_control_switches_after_as_many_structural_epochs_as_glai():

@@ -1,11 +1,16 @@
 """glai bench panel-solvers in quick mode: every solver, every torch model, one table."""
 
+import dataclasses
+
 import pytest
 
 from glai_bench.bench_features import cache_dir
-from glai_bench.panel import PANEL_QUICK
+from glai_bench.panel_halves import CHOOSING, selected_tasks
 from glai_bench.panel_models import TORCH_MODELS
 from glai_bench.panel_solvers import SOLVERS, run_solver_study
+from glai_bench.panel_tasks import PANEL_QUICK
+
+SMALL_CHOOSING = selected_tasks(dataclasses.replace(PANEL_QUICK, half=CHOOSING, small_only=True))
 
 
 @pytest.fixture(scope="module")
@@ -14,10 +19,10 @@ def study(tmp_path_factory):
     return run_solver_study(PANEL_QUICK, cache_dir(), out, None, False), out
 
 
-def test_every_small_task_has_every_solver_and_model(study):
+def test_every_small_task_of_the_choosing_half_has_every_solver_and_model(study):
     rows = study[0]["rows"]
     tasks = {r["task"] for r in rows}
-    assert len(tasks) == 7  # the panel's tasks of up to 5,000 samples
+    assert tasks == {spec.name for spec in SMALL_CHOOSING}
     for task in tasks:
         pairs = {(r["solver"], r["model"]) for r in rows if r["task"] == task}
         assert pairs == {(s, m) for s in SOLVERS for m in TORCH_MODELS}
@@ -29,4 +34,4 @@ def test_the_report_has_one_table_per_task(study):
     text = (out / "panel-solvers.md").read_text()
     for task in {r["task"] for r in result["rows"]}:
         assert f"### {task}" in text
-    assert text.count("| MLP, equal width, GLAI's two phases (control) |") == 7
+    assert text.count("| MLP, equal width, GLAI's two phases (control) |") == len(SMALL_CHOOSING)

@@ -180,3 +180,19 @@ def test_a_bad_setting_is_refused_while_parsing(capsys):
         main(["fit", "data.npz", "--out", "m", "--batch-size", "0"])
     assert exit_info.value.code == 2
     assert "batch_size must be" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("half", ["choosing", "checking", "both"])
+def test_bench_takes_the_half_of_the_panel_to_run(half):
+    from glai.cli.main import build_parser
+
+    assert build_parser().parse_args(["bench", "panel", "--half", half]).half == half
+
+
+def test_bench_runs_both_halves_by_default_and_refuses_another(capsys):
+    from glai.cli.main import build_parser
+
+    assert build_parser().parse_args(["bench", "panel"]).half == "both"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bench", "panel", "--half", "tuning"])
+    assert "invalid choice: 'tuning'" in capsys.readouterr().err

@@ -105,3 +105,18 @@ def test_fit_reads_each_delimiter(delimiter, write_csv, tmp_path, capsys):
     model = str(tmp_path / "m.safetensors")
     assert main(["fit", str(path), "--out", model, "--epochs", "2", "--hidden", "8"]) == 0
     assert capsys.readouterr().out.startswith("classification: 60 samples, 3 features")
+
+
+def test_keep_text_reads_words_apart_and_empty_numbers_as_missing(write_csv):
+    rows = [[1.5, "red", "", "no"], [2.0, "blue", 4, "yes"]]
+    path = write_csv("d.csv", ["x", "colour", "y", "label"], rows)
+    table = load_table(path, keep_text=True)
+    assert table.columns == ["x", "y"]
+    np.testing.assert_array_equal(table.features, [[1.5, np.nan], [2.0, 4.0]])
+    assert list(table.text) == ["colour"]
+    assert table.text["colour"].tolist() == ["red", "blue"]
+
+
+def test_without_keep_text_there_are_no_text_columns(write_csv):
+    table = load_table(write_csv("d.csv", HEADER, ROWS))
+    assert table.text == {}

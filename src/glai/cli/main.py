@@ -31,7 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="glai", description="GreenLightningAI: train ReLU heads with a frozen structure."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_demo, _add_fit, _add_predict, _add_bench, _add_inspect, add_prune):
+    for add in (
+        _add_demo,
+        _add_fit,
+        _add_predict,
+        _add_compare,
+        _add_bench,
+        _add_inspect,
+        add_prune,
+    ):
         add(commands)
     return parser
 
@@ -95,6 +103,29 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="GLAI with its defaults against the MLPs and scikit-learn's models on your data",
+    )
+    compare.add_argument("data", help=".npz with X and y, or .csv (text columns: categorical)")
+    compare.add_argument("--label", default="label", help="CSV column with the targets")
+    compare.add_argument("--task", choices=TASKS, default="auto", help="as for glai fit")
+    protocol = compare.add_mutually_exclusive_group()
+    protocol.add_argument(
+        "--folds", type=_positive_int, default=None, help="score by K-fold cross-validation"
+    )
+    protocol.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=None,
+        help="score on a fixed 20%% test split, once per seed (default: 5 folds up to 3,000 "
+        "samples, else 3 seeds)",
+    )
+    compare.add_argument("--out", default="glai-compare", help="directory for report and plot")
+    compare.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="the paper's use cases against baselines")
     bench.add_argument(
@@ -109,6 +140,13 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--cache", default=None, help="feature cache directory")
     bench.add_argument("--fashion-mnist", default=None, help="Fashion-MNIST IDX directory")
     bench.add_argument("--quiet", action="store_true", help="no progress bars")
+    bench.add_argument(
+        "--half",
+        choices=("choosing", "checking", "both"),
+        default="both",
+        help="panel and panel-small: the half of the panel's tasks to run, choosing (where "
+        "defaults are chosen), checking (where they are judged) or both (default)",
+    )
 
 
 def _add_inspect(commands: argparse._SubParsersAction) -> None:
@@ -150,17 +188,11 @@ def _fit(args: argparse.Namespace) -> None:
 
     from glai.cli.destination import check_destination, writing
     from glai.cli.tables import load_table
-    from glai.sklearn.persistence import save_estimator, task_and_reason
+    from glai.sklearn.persistence import save_estimator
 
     check_destination(args.out)
     table = load_table(args.data, args.label)
-    task = args.task
-    if task == "auto":
-        task, reason = task_and_reason(table.labels)
-        other = "regression" if task == "classification" else "classification"
-        _note(args, f"task {task}: {reason}; to override: --task {other}")
-    if task == "classification":
-        _check_classes(args.data, table.labels)
+    task = _task_of(args, table.labels)
     estimator = build_estimator(args, task)
     model = make_pipeline(StandardScaler(), estimator) if args.standardize else estimator
     model.fit(table.features, table.labels)
@@ -177,6 +209,21 @@ def _fit(args: argparse.Namespace) -> None:
         f"structure frozen after epoch {history.switch_epoch}, {validation}; "
         f"model written to {args.out}"
     )
+
+
+def _task_of(args: argparse.Namespace, labels: np.ndarray) -> str:
+    """``--task``, or the task the targets call for (said on stderr) for ``auto``; a
+    classification is checked to have two classes or more."""
+    from glai.sklearn.persistence import task_and_reason
+
+    task = args.task
+    if task == "auto":
+        task, reason = task_and_reason(labels)
+        other = "regression" if task == "classification" else "classification"
+        _note(args, f"task {task}: {reason}; to override: --task {other}")
+    if task == "classification":
+        _check_classes(args.data, labels)
+    return task
 
 
 def _check_classes(path: str, labels: np.ndarray) -> None:
@@ -223,6 +270,31 @@ def _predict(args: argparse.Namespace) -> None:
     print(f"{len(features)} predictions written to {args.out}")
 
 
+def _compare(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from glai.cli.tables import load_table
+    from glai_bench.compare import run_comparison, user_task
+
+    table = load_table(args.data, args.label, keep_text=True)
+    if table.text:
+        _note(args, f"categorical column(s), one-hot encoded: {', '.join(table.text)}")
+    task = _task_of(args, table.labels)
+    data, budget = user_task(
+        Path(args.data).name,
+        table.features,
+        table.labels,
+        task,
+        table.columns,
+        table.text,
+        args.folds,
+        args.seeds,
+    )
+    result = run_comparison(data, budget, Path(args.out), not args.quiet)
+    print(result["table"])
+    print(f"report and plot written to {args.out}/")
+
+
 def _bench(args: argparse.Namespace) -> None:
     from glai_bench.runner import ALL_SETTINGS, run_bench
 
@@ -234,6 +306,7 @@ def _bench(args: argparse.Namespace) -> None:
         cache=args.cache,
         fashion_root=args.fashion_mnist,
         progress=not args.quiet,
+        half=args.half,
     )
     print(report)
     print(f"results written to {args.out}/")
@@ -249,6 +322,7 @@ def _inspect(args: argparse.Namespace) -> None:
 _EXTRAS = {
     "demo": "bench",
     "bench": "bench",
+    "compare": "bench",
     "fit": "sklearn",
     "predict": "sklearn",
     "prune": "sklearn",
@@ -259,6 +333,7 @@ _COMMANDS = {
     "demo": _demo,
     "fit": _fit,
     "predict": _predict,
+    "compare": _compare,
     "inspect": _inspect,
     "bench": _bench,
     "prune": run_prune,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +32,15 @@ class Table:
         labels: (n_samples,) targets, or ``None``.
         columns: the names of the feature columns, in order (``None`` for ``.npz``).
         ignored: CSV columns that were neither features nor the label.
+        text: CSV columns of words, read apart from ``features`` when asked for
+            (``keep_text``): name -> (n_samples,) strings.
     """
 
     features: np.ndarray
     labels: np.ndarray | None
     columns: list[str] | None
     ignored: list[str]
+    text: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def load_table(
@@ -44,6 +48,7 @@ def load_table(
     label: str | None = "label",
     require_label: bool = True,
     columns: Sequence[str] | None = None,
+    keep_text: bool = False,
 ) -> Table:
     """Features, labels and feature names from a ``.npz`` (arrays ``X``, ``y``) or ``.csv``.
 
@@ -58,6 +63,9 @@ def load_table(
         columns: for a CSV, the feature columns to read by name, in this order (the
             other columns, but the label, are listed in ``Table.ignored``); by default
             every column but the label, in file order. A ``.npz`` is always positional.
+        keep_text: a CSV column with a cell that is not a number is kept, as words, in
+            ``Table.text`` instead of being an error; an empty cell in a column of
+            numbers is then a missing value (NaN).
 
     Raises:
         FileNotFoundError: no file at ``path``.
@@ -73,7 +81,7 @@ def load_table(
         features, labels = _read_npz(path)
         table = Table(features, labels, None, [])
     elif suffix == ".csv":
-        table = _read_csv(path, label, require_label, columns)
+        table = _read_csv(path, label, require_label, columns, keep_text)
     else:
         raise DataFileError(f"{path}: unsupported format {suffix or '(none)'}; use .npz or .csv")
     features, labels = table.features, table.labels
@@ -104,7 +112,11 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _read_csv(
-    path: Path, label: str | None, require_label: bool, columns: Sequence[str] | None
+    path: Path,
+    label: str | None,
+    require_label: bool,
+    columns: Sequence[str] | None,
+    keep_text: bool = False,
 ) -> Table:
     header, body = _read_rows(path)
     repeated = sorted({name for name in header if header.count(name) > 1})
@@ -132,11 +144,19 @@ def _read_csv(
             )
         names, ignored = list(columns), [name for name in others if name not in columns]
     indices = [header.index(name) for name in names]
-    features = _numbers(path, header, body, indices)
+    text = {}
+    if keep_text:
+        words = [
+            i for i in indices if not all(_is_number(r[i]) or not r[i].strip() for _, r in body)
+        ]
+        text = {header[i]: np.array([row[i] for _, row in body]) for i in words}
+        names = [name for name in names if name not in text]
+        indices = [i for i in indices if i not in words]
+    features = _numbers(path, header, body, indices, missing_ok=keep_text)
     labels = None
     if label_index is not None:
         labels = _numeric_if_possible(np.array([row[label_index] for _, row in body]))
-    return Table(features, labels, names, ignored)
+    return Table(features, labels, names, ignored, text)
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -184,14 +204,22 @@ def _delimiter(path: Path, text: str) -> str:
 
 
 def _numbers(
-    path: Path, header: list[str], body: list[tuple[int, list[str]]], indices: list[int]
+    path: Path,
+    header: list[str],
+    body: list[tuple[int, list[str]]],
+    indices: list[int],
+    missing_ok: bool = False,
 ) -> np.ndarray:
     """The columns ``indices`` of ``body`` as float32; a cell that is not a number is named
-    by its line and column."""
+    by its line and column (an empty one is NaN if ``missing_ok``)."""
+
+    def value(cell: str) -> float:
+        return math.nan if missing_ok and not cell.strip() else float(cell)
+
     numbers = []
     for number, row in body:
         try:
-            numbers.append([float(row[index]) for index in indices])
+            numbers.append([value(row[index]) for index in indices])
         except ValueError:
             index = next(i for i in indices if not _is_number(row[i]))
             cell = repr(row[index]) if row[index].strip() else "an empty field"
