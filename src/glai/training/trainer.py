@@ -108,11 +108,11 @@ def fit(
         resume: continue from the checkpoint in ``checkpoint_dir`` if there is one; the
             result is the same as an uninterrupted run (give the model as it was when the
             run began: units that adaptive pruning removed are removed again, then the
-            state is loaded). A damaged checkpoint, or one
-            written by a different run (other model, data or settings), raises
-            ``ValueError`` instead of restarting. Without ``resume``, a
-            ``checkpoint_dir`` that holds an earlier run's checkpoint or mask caches is
-            refused (``FileExistsError``): nothing of another run is ever mixed in.
+            state is loaded). A damaged checkpoint, or one written by a different run
+            (other model, data or settings), raises ``ValueError`` instead of restarting.
+            Without ``resume``, a ``checkpoint_dir`` that holds an earlier run's checkpoint
+            or mask caches is refused (``FileExistsError``): nothing of another run is ever
+            mixed in.
         **overrides: fields of :class:`~glai.training.FitConfig` (``epochs``, ``lr``,
             ``quantitative``, ``seed``, ...; the switch rule's ``threshold``,
             ``patience``, ... flat), applied on top of ``config``.
