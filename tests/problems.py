@@ -4,6 +4,8 @@ Test modules in every subdirectory import them as ``from problems import ...`` (
 is on ``pythonpath`` in pyproject.toml).
 """
 
+import copy
+
 import torch
 
 from glai import GLAI, EpochRecord, History
@@ -55,3 +57,23 @@ class CountingBackbone(torch.nn.Module):
 def head_on_a_stem():
     """A GLAI head (hidden widths 6 and 4) on a ReLU layer, for 5 input features."""
     return torch.nn.Sequential(torch.nn.Linear(5, 12), torch.nn.ReLU(), GLAI(12, [6, 4], 3))
+
+
+def linears(model):
+    """Every network of ``model`` as its list of linear layers (a GLAI has two)."""
+    if isinstance(model, GLAI):
+        return [model.structure.linears, list(model.paths)]
+    return [model.linears]
+
+
+def switched_off(model, keep):
+    """A copy of ``model`` (a GLAI or MLP) whose hidden units not in ``keep`` (one index
+    tensor per hidden layer) send nothing onwards, in every network it holds."""
+    reference = copy.deepcopy(model)
+    for layer, kept in enumerate(keep):
+        removed = torch.ones(model.hidden_features[layer], dtype=torch.bool)
+        removed[kept] = False
+        with torch.no_grad():
+            for network in linears(reference):
+                network[layer + 1].weight[:, removed] = 0
+    return reference

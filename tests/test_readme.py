@@ -50,7 +50,7 @@ def test_shell_example(tmp_path):
 
 def test_the_readme_shows_each_way_to_use_glai_in_ones_own_code():
     assert "## Use it in your own code" in README
-    assert len(OWN_CODE) == 7
+    assert len(OWN_CODE) == 8
 
 
 @pytest.mark.parametrize(
@@ -64,6 +64,7 @@ def test_the_readme_shows_each_way_to_use_glai_in_ones_own_code():
         "few-shot",
         "transformer",
         "paths",
+        "adaptive-pruning",
     ],
 )
 def test_own_code_example(code, tmp_path, monkeypatch, capsys):

@@ -27,7 +27,7 @@ ESTIMATORS = [GLAIClassifier, GLAIRegressor]
 BASE_ARGS = ["fit", "data.npz", "--out", "m.safetensors"]
 
 # valid values that differ from the default where the rule in `other_value` cannot guess one
-SAMPLES = {"device": "cpu", "seed": 7, "lr": 0.01, "batch_size": 16}
+SAMPLES = {"device": "cpu", "seed": 7, "lr": 0.01, "batch_size": 16, "prune_threshold": 0.05}
 
 
 def other_value(item: dataclasses.Field):

@@ -129,3 +129,28 @@ def check_same_length(x: torch.Tensor, y: torch.Tensor, names: str = "X and y") 
     """Raise unless ``x`` and ``y`` have the same number of rows."""
     if len(x) != len(y):
         raise ValueError(f"{names} have different lengths: {len(x)} and {len(y)}")
+
+
+def check_kept_units(keep: Sequence[torch.Tensor], widths: Sequence[int]) -> None:
+    """Raise unless ``keep`` holds, for each hidden layer of ``widths``, a 1-D integer tensor
+    of distinct ascending unit indices in ``[0, width)``, at least one."""
+    if isinstance(keep, torch.Tensor) or not isinstance(keep, Sequence):
+        raise TypeError(f"keep must be a list of index tensors, got {type(keep).__name__}")
+    if len(keep) != len(widths):
+        raise ValueError(f"keep needs one tensor per hidden layer ({len(widths)}), got {len(keep)}")
+    for layer, (kept, width) in enumerate(zip(keep, widths)):
+        valid = (
+            isinstance(kept, torch.Tensor)
+            and kept.ndim == 1
+            and not kept.is_floating_point()
+            and kept.dtype != torch.bool
+            and 0 < len(kept) <= width
+            and int(kept[0]) >= 0
+            and int(kept[-1]) < width
+            and bool((kept[1:] > kept[:-1]).all())
+        )
+        if not valid:
+            raise ValueError(
+                f"keep[{layer}] must be a 1-D integer tensor of distinct ascending unit "
+                f"indices in [0, {width}), at least one, got {kept!r}"
+            )

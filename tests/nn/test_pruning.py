@@ -7,7 +7,7 @@ import torch
 import glai
 from glai import GLAI, MLP, path_norms, prune
 from glai.nn.pruning import unit_scores
-from problems import DEPTHS, small_problem
+from problems import DEPTHS, linears, small_problem, switched_off
 
 
 def brute_force_path_norms(model, x=None) -> list[torch.Tensor]:
@@ -212,23 +212,14 @@ MODELS = {
 }
 
 
-def linears(model):
-    """Every network of ``model`` as its list of linear layers (a GLAI has two)."""
-    if isinstance(model, GLAI):
-        return [model.structure.linears, list(model.paths)]
-    return [model.linears]
-
-
-def switched_off(model, pruned):
-    """A copy of ``model`` whose units that ``pruned`` lacks send nothing onwards."""
-    reference = copy.deepcopy(model)
+def kept_units(model, pruned):
+    """The units of ``model`` that ``pruned`` kept, per hidden layer (random biases tell
+    the units apart)."""
     originals, kept = linears(model)[0], linears(pruned)[0]
-    for layer, (old, new) in enumerate(zip(originals[:-1], kept[:-1])):
-        removed = ~torch.isin(old.bias, new.bias)  # random biases tell the units apart
-        with torch.no_grad():
-            for network in linears(reference):
-                network[layer + 1].weight[:, removed] = 0
-    return reference
+    return [
+        torch.isin(old.bias, new.bias).nonzero().flatten()
+        for old, new in zip(originals[:-1], kept[:-1])
+    ]
 
 
 @pytest.mark.parametrize("scope", ["layer", "global"])
@@ -242,7 +233,9 @@ def test_a_pruned_model_is_the_original_with_the_removed_units_off(build, by, sc
     assert type(pruned) is type(model)
     assert sum(pruned.hidden_features) < sum(model.hidden_features)
     assert getattr(pruned, "frozen", None) == getattr(model, "frozen", None)
-    torch.testing.assert_close(pruned(x), switched_off(model, pruned)(x), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        pruned(x), switched_off(model, kept_units(model, pruned))(x), rtol=1e-12, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("by", ["path_norm", "data_path_norm", "weight"])
@@ -352,3 +345,63 @@ def test_retraining_a_pruned_frozen_glai_keeps_its_structure_bit_for_bit():
     assert history.switch_epoch is None and {r.phase for r in history} == {"quantitative"}
     assert all(torch.equal(v, pruned.structure.state_dict()[k]) for k, v in structure.items())
     assert not all(torch.equal(v, pruned.paths.state_dict()[k]) for k, v in paths.items())
+
+
+# Removing units in place (what prune and fit's adaptive pruning share)
+
+KEEP = [torch.tensor([0, 2, 3, 6]), torch.tensor([1, 4]), torch.tensor([0, 1, 2, 4])]
+
+
+@pytest.mark.parametrize("build", MODELS.values(), ids=MODELS)
+def test_removing_units_in_place_switches_them_off(build):
+    model = build().eval()
+    reference = switched_off(model, KEEP)
+    x = torch.randn(16, 5, dtype=torch.float64)
+    model.remove_units(KEEP)
+    assert model.hidden_features == [4, 2, 4]
+    torch.testing.assert_close(model(x), reference(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("build", MODELS.values(), ids=MODELS)
+def test_removing_units_keeps_the_state_the_modes_and_what_trains(build, training):
+    model = build().train(training)
+    trains = {name: p.requires_grad for name, p in model.named_parameters()}
+    modes = {name: m.training for name, m in model.named_modules()}
+    model.remove_units(KEEP)
+    assert getattr(model, "frozen", None) == getattr(build(), "frozen", None)
+    assert {name: p.requires_grad for name, p in model.named_parameters()} == trains
+    assert {name: m.training for name, m in model.named_modules()} == modes
+
+
+def test_removing_units_copies_the_kept_weights_bit_for_bit_and_draws_nothing():
+    model = with_batch_norm([8, 7, 5]).freeze_structure()
+    before = copy.deepcopy(model)
+    random_state = torch.get_rng_state()
+    model.remove_units(KEEP)
+    assert torch.equal(torch.get_rng_state(), random_state)
+    for old, new in zip(linears(before), linears(model)):
+        assert torch.equal(new[1].weight, old[1].weight[KEEP[1]][:, KEEP[0]])
+    old, new = before.structure.norms[0], model.structure.norms[0]
+    assert torch.equal(new.running_var, old.running_var[KEEP[0]])
+
+
+@pytest.mark.parametrize(
+    ("keep", "message"),
+    [
+        (KEEP[:2], "one tensor per hidden layer"),
+        (torch.tensor([0, 1]), "a list of index tensors"),
+        ([KEEP[0], torch.tensor([4, 1]), KEEP[2]], "distinct ascending"),
+        ([KEEP[0], torch.tensor([1, 1]), KEEP[2]], "distinct ascending"),
+        ([KEEP[0], torch.tensor([1, 7]), KEEP[2]], r"in \[0, 7\)"),
+        ([KEEP[0], torch.tensor([], dtype=torch.long), KEEP[2]], "at least one"),
+        ([KEEP[0], torch.tensor([1.0, 2.0]), KEEP[2]], "integer tensor"),
+        ([KEEP[0], torch.ones(7, dtype=torch.bool), KEEP[2]], "integer tensor"),
+    ],
+    ids=["count", "tensor", "unsorted", "repeated", "range", "empty", "float", "bool"],
+)
+def test_bad_units_to_keep_are_named(keep, message):
+    model = GLAI(5, [8, 7, 5], 3)
+    with pytest.raises((ValueError, TypeError), match=message):
+        model.remove_units(keep)
+    assert model.hidden_features == [8, 7, 5]

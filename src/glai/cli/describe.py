@@ -20,9 +20,11 @@ def describe_model_file(path: str | os.PathLike) -> dict:
     inputs are scaled) and ``feature_names`` (if saved by
     :func:`glai.sklearn.save_estimator`), ``epochs``, ``switch_epoch``,
     ``best_epoch``, ``best_metric``, ``metric``, ``phases`` (per phase that ran: its
-    epochs, solver and plan, see :meth:`glai.History.phases`), ``pruned`` (what
-    ``glai prune`` removed, if it wrote the file) and ``path_norms``: per hidden layer the
-    min, median and max (data-free) path norm and the share of units under 1% of the max.
+    epochs, solver and plan, see :meth:`glai.History.phases`), ``removals`` (what adaptive
+    pruning removed during training, see :class:`glai.training.history.UnitRemoval`),
+    ``pruned`` (what ``glai prune`` removed, if it wrote the file) and ``path_norms``: per
+    hidden layer the min, median and max (data-free) path norm and the share of units under
+    1% of the max.
     """
     model = load(path)
     info = read_info(path)["info"]
@@ -46,6 +48,7 @@ def describe_model_file(path: str | os.PathLike) -> dict:
         "metric": history.get("metric"),
         "best_metric": records[best_epoch - 1]["val_metric"] if best_epoch else None,
         "phases": History.from_dict(history).phases() if records else None,
+        "removals": history.get("removals") or None,
         "pruned": info.get("pruned"),
         "path_norms": [_norm_summary(norms) for norms in path_norms(model)],
     }
@@ -75,6 +78,13 @@ def format_description(description: dict) -> str:
         elif key == "phases" and value:
             for phase in value:
                 lines.append(f"{phase['phase']} phase: {phase['epochs']} epochs, {phase['plan']}")
+        elif key == "removals" and value is not None:
+            for removal in value:
+                lines.append(
+                    f"adaptive pruning, epoch {removal['epoch']}: removed "
+                    f"{[len(units) for units in removal['removed']]} units per layer, widths "
+                    f"now {removal['hidden_features']}"
+                )
         elif key == "pruned" and value is not None:
             lines.append(
                 f"pruned: {100 * value['fraction']:g}% of the hidden units of "

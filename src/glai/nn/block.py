@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from glai.guards import check_features
-from glai.nn.mlp import MLP, NormFactory, batch_norm_like, batch_norm_settings
+from glai.nn.mlp import MLP, NormFactory, batch_norm_like, batch_norm_settings, sliced_chain
 
 
 class GLAI(nn.Module):
@@ -189,6 +189,25 @@ class GLAI(nn.Module):
         self.switched.fill_(True)
         self._set_frozen(True)
         return self
+
+    @torch.no_grad()
+    def remove_units(self, keep: Sequence[torch.Tensor]) -> None:
+        """Keep only the hidden units in ``keep``, in place, in the structure and the paths
+        alike (see :meth:`glai.MLP.remove_units`: the layers are replaced by copies of their
+        kept rows and columns, bit for bit, frozen or trainable as before).
+
+        The output is the original's with the removed units switched off in both networks;
+        in a block deeper than one hidden layer a removed structure unit that fired no
+        longer feeds the later structure layers, so their gates can change. The block stays
+        frozen or not, as it was.
+
+        Args:
+            keep: one 1-D integer tensor per hidden layer, the indices of the units kept,
+                distinct and ascending, at least one per layer.
+        """
+        self.structure.remove_units(keep)  # checks keep first
+        for layer, linear in enumerate(sliced_chain(self.paths, keep)):
+            self.paths[layer] = linear
 
     def reset_parameters(self) -> None:
         """Initialise the block anew, as its constructor does: the structure's and the

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from glai.guards import as_widths, check_features, check_positive_int
+from glai.guards import as_widths, check_features, check_kept_units, check_positive_int
 
 NormFactory = Callable[..., nn.Module]
 
@@ -153,11 +153,82 @@ class MLP(nn.Sequential):
             layers.append((weight, bias))
         return layers
 
+    @torch.no_grad()
+    def remove_units(self, keep: Sequence[torch.Tensor]) -> None:
+        """Keep only the hidden units in ``keep``, in place.
+
+        Each Linear layer (and BatchNorm1d) is replaced by a copy holding the rows of the
+        kept units and the columns of the kept inputs (and their per-unit statistics),
+        bit for bit; the output is the original's with the removed units switched off.
+        The new parameters require gradients as the old ones did and each new layer is in
+        its predecessor's mode; hooks on the replaced layers, and an optimiser over the
+        old parameters, do not carry over.
+
+        Args:
+            keep: one 1-D integer tensor per hidden layer, the indices of the units kept,
+                distinct and ascending, at least one per layer.
+        """
+        check_kept_units(keep, self.hidden_features)
+        linears = iter(sliced_chain(self.linears, keep))
+        norms = iter(sliced_norm(n, kept) for n, kept in zip(self.norms, keep) if n is not None)
+        for position, layer in enumerate(self):
+            if isinstance(layer, nn.Linear):
+                self[position] = next(linears)
+            elif isinstance(layer, nn.BatchNorm1d):
+                self[position] = next(norms)
+
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, hidden_features={self.hidden_features}, "
             f"out_features={self.out_features}"
         )
+
+
+def kept_part(
+    tensor: torch.Tensor, rows: torch.Tensor | None, columns: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The ``rows`` (units kept) and ``columns`` (inputs kept) of a layer's tensor, a copy;
+    ``None`` keeps them all. A scalar (a counter) comes back as it is."""
+    if tensor.ndim == 0:
+        return tensor
+    if rows is not None:
+        tensor = tensor[rows.to(tensor.device)]
+    if columns is not None:
+        tensor = tensor[:, columns.to(tensor.device)]
+    return tensor.clone()
+
+
+def sliced_linear(
+    layer: nn.Linear, rows: torch.Tensor | None, columns: torch.Tensor | None
+) -> nn.Linear:
+    """A new Linear holding ``layer``'s kept rows and columns (see :func:`kept_part`),
+    made without drawing initial weights (the random streams are left as they are)."""
+    weight = kept_part(layer.weight.detach(), rows, columns)  # (kept out, kept in)
+    bias = layer.bias is not None
+    new = nn.utils.skip_init(
+        nn.Linear, weight.shape[1], weight.shape[0], bias, device=weight.device, dtype=weight.dtype
+    )
+    new.weight.copy_(weight)
+    if bias:
+        new.bias.copy_(kept_part(layer.bias.detach(), rows))
+    return new.requires_grad_(layer.weight.requires_grad).train(layer.training)
+
+
+def sliced_chain(linears: Sequence[nn.Linear], keep: Sequence[torch.Tensor]) -> list[nn.Linear]:
+    """The linear layers of a network (output layer last) holding only the kept hidden
+    units: layer ``l`` keeps rows ``keep[l]`` and columns ``keep[l - 1]``."""
+    rows, columns = [*keep, None], [None, *keep]
+    return [sliced_linear(layer, r, c) for layer, r, c in zip(linears, rows, columns)]
+
+
+def sliced_norm(norm: nn.BatchNorm1d, kept: torch.Tensor) -> nn.BatchNorm1d:
+    """A new BatchNorm1d of ``norm``'s settings holding the ``kept`` units' parameters and
+    running statistics."""
+    mean = norm.running_mean
+    new = batch_norm_like(norm)(len(kept), device=mean.device, dtype=mean.dtype)
+    new.load_state_dict({name: kept_part(t, kept) for name, t in norm.state_dict().items()})
+    trains = any(p.requires_grad for p in norm.parameters())
+    return new.requires_grad_(trains).train(norm.training)
 
 
 def batch_norm_settings(norm: nn.BatchNorm1d) -> dict:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Callable, Sequence
 
 import torch
-from torch import nn
 
 from glai.nn.block import GLAI
 from glai.nn.mlp import MLP
@@ -50,8 +50,7 @@ def prune(
     retrains a pruned frozen GLAI with its structure kept bit for bit.
 
     Args:
-        model: a :class:`glai.GLAI` (frozen or not) or a :class:`glai.MLP` (subclasses come
-            back as their base class).
+        model: a :class:`glai.GLAI` (frozen or not) or a :class:`glai.MLP`.
         fraction: share of the hidden units to remove, in [0, 1): of each layer with
             ``scope="layer"`` (or one share per hidden layer), of all hidden units with
             ``scope="global"``. Each layer keeps at least one unit.
@@ -62,8 +61,9 @@ def prune(
             passes one unit of each).
 
     Returns:
-        A new model of the same class, in the same state (frozen or not, train or eval
-        mode); ``model`` is unchanged.
+        A new model of the same class (a copy whose units are removed by its
+        ``remove_units``, as :func:`glai.fit`'s adaptive pruning removes them in place), in
+        the same state (frozen or not, train or eval mode); ``model`` is unchanged.
 
     Raises:
         ValueError: a fraction outside [0, 1), per-layer fractions of the wrong count or
@@ -173,47 +173,7 @@ def _check_fraction(share: object) -> None:
 
 
 def _restricted(model: GLAI | MLP, keep: list[torch.Tensor]) -> GLAI | MLP:
-    """A model of ``model``'s class and state holding only the kept hidden units."""
-    structure = model.structure if isinstance(model, GLAI) else model
-    first = structure.linears[0].weight
-    kind = GLAI if isinstance(model, GLAI) else MLP
-    pruned = kind(
-        model.in_features,
-        [len(kept) for kept in keep],
-        model.out_features,
-        model.bias,
-        first.device,
-        first.dtype,
-        norm_layer=model.norm_layer,
-    )
-    pruned_structure = pruned.structure if isinstance(pruned, GLAI) else pruned
-    _copy_kept(structure.linears, pruned_structure.linears, keep)
-    for old, new, kept in zip(structure.norms, pruned_structure.norms, keep):
-        if old is not None:
-            new.load_state_dict({name: _units(t, kept) for name, t in old.state_dict().items()})
-    if isinstance(model, GLAI):
-        if model.frozen:
-            pruned.freeze_structure()  # the paths it copies are replaced by the kept ones
-        _copy_kept(list(model.paths), list(pruned.paths), keep)
-    return pruned.train(model.training)
-
-
-def _copy_kept(source: list[nn.Linear], target: list[nn.Linear], keep: list[torch.Tensor]) -> None:
-    """Copy the rows (units kept) and columns (inputs kept) of each layer."""
-    inputs = None
-    for layer, (old, new) in enumerate(zip(source, target)):
-        outputs = keep[layer] if layer < len(keep) else None
-        weight = old.weight
-        if outputs is not None:
-            weight = weight[outputs]
-        if inputs is not None:
-            weight = weight[:, inputs]
-        new.weight.copy_(weight)
-        if old.bias is not None:
-            new.bias.copy_(old.bias if outputs is None else old.bias[outputs])
-        inputs = outputs
-
-
-def _units(tensor: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
-    """The kept units of a per-unit norm tensor (a scalar, such as a counter, as it is)."""
-    return tensor[kept] if tensor.ndim else tensor
+    """A copy of ``model`` holding only the kept hidden units (see ``remove_units``)."""
+    pruned = copy.deepcopy(model)
+    pruned.remove_units(keep)
+    return pruned

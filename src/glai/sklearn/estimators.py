@@ -83,6 +83,9 @@ class _GLAIEstimator(BaseEstimator):
         early_stopping: int | None = DEFAULTS["early_stopping"],
         early_stopping_on: str = DEFAULTS["early_stopping_on"],
         early_stopping_tol: float = DEFAULTS["early_stopping_tol"],
+        prune_threshold: float | None = DEFAULTS["prune_threshold"],
+        prune_patience: int = DEFAULTS["prune_patience"],
+        prune_by: str = DEFAULTS["prune_by"],
         threshold: float = DEFAULTS["threshold"],
         patience: int = DEFAULTS["patience"],
         max_structural_epochs: int = DEFAULTS["max_structural_epochs"],
@@ -234,7 +237,8 @@ class GLAIClassifier(ClassifierMixin, _GLAIEstimator):
 
     Attributes:
         classes_: the class labels seen in ``fit`` (on rows of positive weight).
-        model_: the trained :class:`glai.GLAI`.
+        model_: the trained :class:`glai.GLAI` (narrower than ``hidden_features`` where
+            adaptive pruning, ``prune_threshold``, removed units).
         history_: its :class:`glai.History`.
         n_iter_: epochs trained, both phases together.
         loss_curve_: mean training cross-entropy of every epoch.
@@ -300,7 +304,8 @@ class GLAIRegressor(RegressorMixin, _GLAIEstimator):
     column (n, 1) is taken as (n,) with a ``DataConversionWarning``, as scikit-learn does.
 
     Attributes:
-        model_: the trained :class:`glai.GLAI`.
+        model_: the trained :class:`glai.GLAI` (narrower than ``hidden_features`` where
+            adaptive pruning, ``prune_threshold``, removed units).
         history_: its :class:`glai.History`.
         n_iter_: epochs trained, both phases together.
         loss_curve_: mean training squared error of every epoch, on standardised targets.

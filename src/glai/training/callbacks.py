@@ -17,7 +17,7 @@ from glai.training.metrics import LOSS, Metric
 from glai.training.phase import Phase
 
 if TYPE_CHECKING:
-    from glai.training.history import EpochRecord, History
+    from glai.training.history import EpochRecord, History, UnitRemoval
     from glai.training.run import TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -26,12 +26,18 @@ logger = logging.getLogger(__name__)
 class Callback:
     """Base class for :func:`glai.fit` callbacks; override the hooks you need.
 
-    In each epoch the hooks come in this order: :meth:`on_epoch_end`, then (in the epoch
-    that ends the structural phase) :meth:`on_switch`, then :meth:`on_epoch_complete`.
+    In each epoch the hooks come in this order: (in an epoch where adaptive pruning
+    removed units, after its training) :meth:`on_units_removed`, :meth:`on_epoch_end`,
+    then (in the epoch that ends the structural phase) :meth:`on_switch`, then
+    :meth:`on_epoch_complete`.
     """
 
     def on_train_begin(self, model: nn.Module) -> None:
         """Called once before the first epoch."""
+
+    def on_units_removed(self, model: nn.Module, removal: UnitRemoval) -> None:
+        """Called when adaptive pruning has removed hidden units of ``model`` (in place:
+        its layers are new objects), after the epoch's training, before its validation."""
 
     def on_epoch_end(self, model: nn.Module, record: EpochRecord) -> None:
         """Called after each epoch with that epoch's record."""
@@ -74,6 +80,15 @@ class ProgressBar(Callback):
         logger.info("structure frozen after epoch %d", epoch)
         self._announce()
 
+    def on_units_removed(self, model: nn.Module, removal: UnitRemoval) -> None:
+        logger.info(
+            "epoch %d: adaptive pruning removed %d hidden units (per layer %s); widths now %s",
+            removal.epoch,
+            sum(len(units) for units in removal.removed),
+            [len(units) for units in removal.removed],
+            list(removal.hidden_features),
+        )
+
     def _announce(self) -> None:
         plan = self.run.plan
         logger.info("%s (%s)", plan.describe(), "; ".join(plan.reasons))
@@ -108,7 +123,9 @@ class ValidationWatcher(Callback):
 
 class BestWeights(ValidationWatcher):
     """Keep a copy of the weights of the best validation epoch of the final phase (the
-    epoch of the switch included) and restore them when training ends."""
+    epoch of the switch included) and restore them when training ends. When adaptive
+    pruning removes units, the best is taken anew among the epochs from then on (the
+    removal's own included): the weights restored have the model's final shapes."""
 
     def __init__(self, metric: Metric, on_loss: bool = False) -> None:
         super().__init__(metric, on_loss)
@@ -121,6 +138,9 @@ class BestWeights(ValidationWatcher):
         if value is not None and self.metric.better(value, self.value):
             self.epoch, self.value = record.epoch, value
             self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def on_units_removed(self, model: nn.Module, removal: UnitRemoval) -> None:
+        self.epoch = self.value = self.state = None
 
     def on_train_end(self, model: nn.Module, history: History) -> None:
         if self.state is not None:

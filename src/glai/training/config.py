@@ -19,6 +19,7 @@ import torch
 
 from glai.guards import check_positive_int
 from glai.nn.monitor import SwitchRule
+from glai.nn.pruning import SCORES as PRUNE_SCORES
 from glai.training.quantitative import STRATEGIES
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -107,6 +108,24 @@ class FitConfig:
         validation_fraction: when no validation data are given, the share of the training
             data held out for validation and early stopping (stratified by class where it
             can be); ``0`` trains on everything, for all ``epochs``.
+        prune_threshold: adaptive pruning, off by default (``None``). Set to a number in
+            (0, 1), it removes hidden units of a :class:`glai.GLAI` while its paths
+            train: after each quantitative epoch's training (before its validation),
+            every hidden unit is scored by ``prune_by``, and a unit whose score has been
+            below ``prune_threshold`` times the largest score of its layer for
+            ``prune_patience`` consecutive epochs is removed, in place, from the
+            structure and the paths (so each layer keeps at least its best unit). The
+            model ends smaller without a separate pruning step; the history's
+            ``removals`` say what went when (see :mod:`glai.training.adaptive_pruning`
+            for what the run rebuilds). Only for a GLAI trained by itself, not a
+            network around GLAI blocks.
+        prune_patience: consecutive quantitative epochs a unit's score must stay below
+            the threshold before it is removed.
+        prune_by: what adaptive pruning scores units by (see :func:`glai.prune`):
+            ``"data_path_norm"`` (the default: the path mass that flows through the unit
+            on ``probe_size`` training inputs drawn once with ``seed``, so a unit that
+            does not fire on the data scores 0), ``"path_norm"`` (data-free, each input
+            counted as 1) or ``"weight"`` (the L1 norm of its path weights in and out).
         switch: the switch rule, :class:`SwitchRule`.
         seed: seeds shuffling and probe sampling (and, where glai builds the model, its
             initial weights); ``None`` draws one from torch's generator.
@@ -160,6 +179,19 @@ class FitConfig:
     )
     validation_fraction: float = field(
         default=0.1, metadata=_about("share held out for validation when no val is given")
+    )
+    prune_threshold: float | None = field(
+        default=None,
+        metadata=_about(
+            "adaptive pruning: remove units whose score stays below this share of their "
+            "layer's largest (none: off)"
+        ),
+    )
+    prune_patience: int = field(
+        default=3, metadata=_about("epochs a unit's score must stay below the threshold")
+    )
+    prune_by: str = field(
+        default="data_path_norm", metadata=_about("what adaptive pruning scores by", PRUNE_SCORES)
     )
     switch: SwitchRule = field(default_factory=SwitchRule)
     seed: int | None = field(
@@ -218,6 +250,7 @@ class FitConfig:
             raise TypeError(f"device must be a str, a torch.device or None, got {self.device!r}")
         if not isinstance(self.switch, SwitchRule):
             raise TypeError(f"switch must be a SwitchRule, got {type(self.switch).__name__}")
+        _check_pruning(self)
 
     def replace(self, **overrides: Any) -> FitConfig:
         """A copy with ``overrides`` applied; switch-rule fields may be given flat."""
@@ -271,6 +304,23 @@ def flat_fields() -> Iterator[dataclasses.Field]:
 def flat_defaults() -> dict[str, Any]:
     """Every setting's flat name and default."""
     return FitConfig().flat()
+
+
+def _check_pruning(config: FitConfig) -> None:
+    """Raise unless the adaptive-pruning settings are valid."""
+    threshold = config.prune_threshold
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+    ):
+        raise TypeError(f"prune_threshold must be a number or None, got {threshold!r}")
+    if threshold is not None and not 0 < threshold < 1:
+        raise ValueError(
+            "prune_threshold must be in (0, 1): the share of the largest score of a layer "
+            f"below which its units are removed, got {threshold!r}"
+        )
+    check_positive_int(config.prune_patience, "prune_patience")
+    if config.prune_by not in PRUNE_SCORES:
+        raise ValueError(f"prune_by must be one of {PRUNE_SCORES}, got {config.prune_by!r}")
 
 
 def _is_int(value: object) -> bool:

@@ -1,4 +1,4 @@
-"""What :func:`glai.fit` records: one row per epoch, and the switch."""
+"""What :func:`glai.fit` records: one row per epoch, the switch, and units removed."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+
+import torch
 
 from glai.training.metrics import Metric
 from glai.training.phase import Phase
@@ -50,6 +52,56 @@ class EpochRecord:
     path_distance: float | None = None
 
 
+@dataclass(frozen=True)
+class UnitRemoval:
+    """Hidden units that adaptive pruning (``prune_threshold``) removed.
+
+    Attributes:
+        epoch: the epoch after whose training they were removed (its validation, and
+            every later epoch, saw the smaller model).
+        removed: per hidden layer, the indices of the removed units, numbered as in the
+            model just before this removal.
+        hidden_features: the hidden widths after it.
+    """
+
+    epoch: int
+    removed: tuple[tuple[int, ...], ...]
+    hidden_features: tuple[int, ...]
+
+    @classmethod
+    def of(cls, epoch: int, keep: list[torch.Tensor], widths: list[int]) -> UnitRemoval:
+        """The removal that keeps the units ``keep`` of layers of widths ``widths``."""
+        removed = []
+        for kept, width in zip(keep, widths):
+            dropped = torch.ones(width, dtype=torch.bool)
+            dropped[kept.cpu()] = False
+            removed.append(tuple(dropped.nonzero().flatten().tolist()))
+        return cls(epoch, tuple(removed), tuple(len(kept) for kept in keep))
+
+    def kept(self) -> list[torch.Tensor]:
+        """The indices of the units kept, per hidden layer (what ``remove_units`` takes)."""
+        keep = []
+        for removed, width in zip(self.removed, self.hidden_features):
+            kept = torch.ones(width + len(removed), dtype=torch.bool)
+            kept[list(removed)] = False
+            keep.append(kept.nonzero().flatten())
+        return keep
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return {
+            "epoch": self.epoch,
+            "removed": [list(units) for units in self.removed],
+            "hidden_features": list(self.hidden_features),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> UnitRemoval:
+        """Inverse of :meth:`to_dict`."""
+        removed = tuple(tuple(units) for units in data["removed"])
+        return cls(data["epoch"], removed, tuple(data["hidden_features"]))
+
+
 @dataclass
 class History:
     """Per-epoch records of one :func:`glai.fit` run.
@@ -66,6 +118,8 @@ class History:
         plans: the plan of each phase of the run, in order, as dicts
             (:meth:`glai.training.plan.PhasePlan.to_dict`: solver, optimiser, rate,
             schedule, output start and why each was chosen).
+        removals: the hidden units adaptive pruning removed, one :class:`UnitRemoval`
+            per epoch that removed some (empty without ``prune_threshold``).
     """
 
     metric: str
@@ -74,6 +128,7 @@ class History:
     switch_epoch: int | None = None
     best_epoch: int | None = None
     plans: list[dict] = field(default_factory=list)
+    removals: list[UnitRemoval] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -154,6 +209,7 @@ class History:
             data["switch_epoch"],
             data["best_epoch"],
             data.get("plans", []),  # histories written before plans were recorded
+            [UnitRemoval.from_dict(removal) for removal in data.get("removals", [])],
         )
 
     def to_dict(self) -> dict:
@@ -164,6 +220,7 @@ class History:
             "switch_epoch": self.switch_epoch,
             "best_epoch": self.best_epoch,
             "plans": self.plans,
+            "removals": [removal.to_dict() for removal in self.removals],
             "records": [{**asdict(r), "phase": Phase(r.phase).value} for r in self.records],
         }
 

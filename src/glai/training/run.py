@@ -22,6 +22,7 @@ from glai.nn.mlp import MLP
 from glai.nn.modes import evaluating, restore_modes, training_modes
 from glai.nn.monitor import StructureCheck, StructureMonitor
 from glai.nn.switching import freeze_structures, glai_blocks, unwrapped
+from glai.training.adaptive_pruning import adaptive_pruning, sliced_solver_state
 from glai.training.config import FitConfig, auto_batch_size
 from glai.training.distributed import (
     data_parallel,
@@ -31,7 +32,7 @@ from glai.training.distributed import (
     world,
 )
 from glai.training.fit_data import Batch, FitData
-from glai.training.history import EpochRecord, History
+from glai.training.history import EpochRecord, History, UnitRemoval
 from glai.training.lbfgs import CHUNK
 from glai.training.objective import Objective, mse
 from glai.training.phase import Phase
@@ -79,6 +80,8 @@ class TrainingRun:
         self.batch_size = config.batch_size or auto_batch_size(len(train))
         self.shard = world()
         self.user_modes = training_modes(self.module)  # train mode only where the user had it
+        self.initial_shapes = {k: list(t.shape) for k, t in self.module.state_dict().items()}
+        self.pruning = adaptive_pruning(config, self.module, train, random.seed)
         self.shape = self._shape()
         self.plans = {self.shape.final_phase: final_plan(config, self.shape)}
         if monitor is not None:
@@ -205,6 +208,26 @@ class TrainingRun:
         if self.strategy is not None:
             self.strategy.end_epoch()
 
+    def remove_weak_units(self, directory: str | os.PathLike | None = None) -> UnitRemoval | None:
+        """Adaptive pruning after a quantitative epoch's training, before its validation:
+        remove the units that stayed weak for ``prune_patience`` epochs, rebuild what
+        depends on the model's shapes (see :mod:`glai.training.adaptive_pruning`), and
+        record the removal in the history; ``None`` when nothing was removed."""
+        if self.pruning is None or self.phase is not Phase.QUANTITATIVE:
+            return None
+        keep = self.pruning.check(self.module)
+        if keep is None:
+            return None
+        removal = UnitRemoval.of(len(self.history) + 1, keep, self.module.hidden_features)
+        solver_state = sliced_solver_state(self.solver, self.module, keep)
+        self.module.remove_units(keep)
+        self._prepare_quantitative(directory)  # a strategy and mask caches of the new shapes
+        self._start_phase()
+        if solver_state is not None:
+            self.solver.load_state_dict(solver_state)
+        self.history.removals.append(removal)
+        return removal
+
     def _minibatch_epoch(self) -> torch.Tensor:
         """Every batch once, shuffled; the summed loss of each (kept on the device until
         the end of the epoch)."""
@@ -315,15 +338,17 @@ class TrainingRun:
         tensors = {id(t): t for data in parts for t in (data.inputs, data.targets)}
         rows = [data.rows for data in parts if data.rows is not None]
         data = fingerprint(*tensors.values(), *rows) if train.fixed else None
+        pruning = ("prune_threshold", "prune_patience", "prune_by")
         return {
             "model": type(self.module).__name__,
-            "shapes": {name: list(t.shape) for name, t in self.module.state_dict().items()},
+            "shapes": self.initial_shapes,  # a resumed run replays the removals
             "samples": len(train),
             "data": data,
             "batch_size": self.batch_size,
             "epochs": config.epochs,
             "quantitative": config.quantitative,
             "plans": self.history.plans,
+            "pruning": {k: getattr(config, k) for k in pruning} if self.pruning else None,
         }
 
     def state_dict(self) -> dict:
@@ -340,15 +365,20 @@ class TrainingRun:
             "monitor": self.monitor.state_dict() if structural else None,
             "strategy": self.strategy.state_dict() if self.strategy is not None else None,
             "random": self.random.state_dict(),
+            "pruning": self.pruning.state_dict() if self.pruning is not None else None,
         }
 
     def load_state_dict(self, state: dict, directory: str | os.PathLike) -> None:
         """Continue from what :meth:`state_dict` returned (its mask caches in
-        ``directory``)."""
+        ``directory``); the units the run removed are removed first."""
+        self.history = History.from_dict(state["history"])
+        for removal in self.history.removals:
+            self.module.remove_units(removal.kept())
         self.module.load_state_dict(state["model"])
         self.phase, self.phase_epochs = Phase(state["phase"]), state["phase_epochs"]
         self.stopped = state["stopped"]
-        self.history = History.from_dict(state["history"])
+        if self.pruning is not None:
+            self.pruning.load_state_dict(state["pruning"])
         if state["monitor"] is not None:
             self.monitor.load_state_dict(state["monitor"])
         if self.shape.has_blocks and self.phase is not Phase.STRUCTURAL:

@@ -74,6 +74,12 @@ def fit(
     train mode only the modules the user had in train mode (a frozen backbone in eval
     mode stays there, its BatchNorm statistics untouched).
 
+    With ``prune_threshold`` (adaptive pruning, off by default), the quantitative phase of
+    a :class:`glai.GLAI` also removes, in place, the hidden units whose score
+    (``prune_by``) stays below that share of their layer's largest for
+    ``prune_patience`` epochs, so the model ends smaller (``history.removals`` says what
+    went when; see :mod:`glai.training.adaptive_pruning`).
+
     Any other model (e.g. :class:`glai.MLP`) trains in one phase at ``lr`` with
     ``schedule``, or, when a ``monitor`` is given, in the same two phases as GLAI (the
     same solver after the switch) with nothing frozen: the control of the schedule and
@@ -100,11 +106,13 @@ def fit(
             count; the mask caches are kept there too, each with the fingerprint of the
             structure and data it was computed from, and used only for those.
         resume: continue from the checkpoint in ``checkpoint_dir`` if there is one; the
-            result is the same as an uninterrupted run. A damaged checkpoint, or one
-            written by a different run (other model, data or settings), raises
-            ``ValueError`` instead of restarting. Without ``resume``, a
-            ``checkpoint_dir`` that holds an earlier run's checkpoint or mask caches is
-            refused (``FileExistsError``): nothing of another run is ever mixed in.
+            result is the same as an uninterrupted run (give the model as it was when the
+            run began: units that adaptive pruning removed are removed again, then the
+            state is loaded). A damaged checkpoint, or one written by a different run
+            (other model, data or settings), raises ``ValueError`` instead of restarting.
+            Without ``resume``, a ``checkpoint_dir`` that holds an earlier run's checkpoint
+            or mask caches is refused (``FileExistsError``): nothing of another run is ever
+            mixed in.
         **overrides: fields of :class:`~glai.training.FitConfig` (``epochs``, ``lr``,
             ``quantitative``, ``seed``, ...; the switch rule's ``threshold``,
             ``patience``, ... flat), applied on top of ``config``.
@@ -294,7 +302,8 @@ class Trainer:
     def run_single_epoch(
         self, run: TrainingRun, checkpoint_dir: str | os.PathLike | None = None
     ) -> EpochRecord:
-        """Train one epoch, validate, measure the structure; returns the epoch's record."""
+        """Train one epoch, remove weak units (adaptive pruning), validate, measure the
+        structure; returns the epoch's record."""
         train_loss, bad_step = run.train_epoch()
         if bad_step is not None:
             epoch = len(run.history) + 1
@@ -303,6 +312,9 @@ class Trainer:
                 f"training loss became non-finite at step {bad_step} of epoch {epoch} "
                 f"({run.phase} phase){kept}; lower the learning rate"
             )
+        removal = run.remove_weak_units(checkpoint_dir)
+        if removal is not None:
+            self._notify("on_units_removed", self.model, removal)
         val_loss, val_metric = run.evaluate()
         run.solver.after_validation(val_loss)
         return run.record(train_loss, val_loss, val_metric, run.check_structure(val_loss))
