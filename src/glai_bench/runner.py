@@ -18,6 +18,7 @@ from glai_bench.panel_tasks import PANEL_FULL, PANEL_QUICK, PANEL_SMALL, PanelBu
 from glai_bench.perf import run_perf
 from glai_bench.plots import plot_speedups
 from glai_bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
+from glai_bench.structure import run_structure
 from glai_bench.transformer import run_transformer
 from glai_bench.variants import run_variants
 
@@ -68,6 +69,7 @@ SETTINGS = {
     "transformer": run_transformer,
     "faults": _faults,
     "fuzz": _fuzz,
+    "structure": run_structure,
 }
 ALL_SETTINGS = tuple(name for name in SETTINGS if name != "panel-small")  # a subset of panel
 HALVED_SETTINGS = ("panel", "panel-small")
@@ -87,7 +89,8 @@ def run_bench(
     :data:`ALL_SETTINGS`), ``panel-solvers`` (the final-phase solvers on the choosing
     half's small tasks), ``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
     ``variants``, ``transformer``, ``faults`` (runs killed and resumed), ``fuzz`` (random
-    settings and malformed data)).
+    settings and malformed data), ``structure`` (when the structure settles against the
+    validation metric, and the two ends of the switch)).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and
