@@ -8,8 +8,9 @@ drawing never touches pyplot or the user's matplotlib backend.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -181,20 +182,22 @@ def plot_metric_against_parameters(
     path: str | os.PathLike,
     title: str = "",
     ylabel: str = "test accuracy",
+    dashed: Collection[str] = (),
 ) -> None:
     """Test metric against parameters, one line per model (points in the order given, a
-    single point for a model of one size); parameters on a log scale. The legend sits
-    right of the axes."""
+    single point for a model of one size); parameters on a log scale. The series named in
+    ``dashed`` are drawn dashed; the legend sits right of the axes."""
     figure = Figure(figsize=(10, 4.5))
     axes = figure.subplots()
-    markers = "os^vD<>ph*"
+    markers, colours = "os^vD<>ph*", colormaps["tab20"]
     for index, (name, (parameters, metrics)) in enumerate(series.items()):
+        line = "--" if name in dashed else "-"
         axes.plot(
             parameters,
             metrics,
             marker=markers[index % len(markers)],
-            linestyle="-" if len(parameters) > 1 else "none",
-            color=f"C{index % 10}",
+            linestyle=line if len(parameters) > 1 else "none",
+            color=colours(index % colours.N),
             label=name,
         )
     axes.set_xscale("log")

@@ -17,6 +17,7 @@ from glai_bench.panel_solvers import run_solver_study
 from glai_bench.panel_tasks import PANEL_FULL, PANEL_QUICK, PANEL_SMALL, PanelBudget
 from glai_bench.perf import run_perf
 from glai_bench.plots import plot_speedups
+from glai_bench.prune import run_prune
 from glai_bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
 from glai_bench.structure import run_structure
 from glai_bench.transformer import run_transformer
@@ -70,6 +71,7 @@ SETTINGS = {
     "faults": _faults,
     "fuzz": _fuzz,
     "structure": run_structure,
+    "prune": run_prune,
 }
 ALL_SETTINGS = tuple(name for name in SETTINGS if name != "panel-small")  # a subset of panel
 HALVED_SETTINGS = ("panel", "panel-small")
@@ -90,7 +92,8 @@ def run_bench(
     half's small tasks), ``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
     ``variants``, ``transformer``, ``faults`` (runs killed and resumed), ``fuzz`` (random
     settings and malformed data), ``structure`` (when the structure settles against the
-    validation metric, and the two ends of the switch)).
+    validation metric, and the two ends of the switch), ``prune`` (GLAI and the MLP pruned
+    by path norms against an MLP of the pruned width from scratch)).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and

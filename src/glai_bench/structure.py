@@ -36,7 +36,6 @@ from glai.nn.patterns import activation_patterns
 from glai.training.config import FitConfig, auto_batch_size
 from glai.training.objective import Objective
 from glai.training.trainer import fit
-from glai_bench.comparison import Candidate, warm_up
 from glai_bench.panel_tasks import PANEL_FULL, PANEL_QUICK, LoadContext, PanelBudget
 from glai_bench.plots import plot_settling
 from glai_bench.protocol import environment, write_report
@@ -59,6 +58,7 @@ from glai_bench.study_tasks import (
     feed_forward_task,
     head_task,
     projection_task,
+    warm_up_on,
 )
 from glai_bench.transformer import FULL_PLAN, QUICK_PLAN, TransformerPlan
 
@@ -151,13 +151,6 @@ def run_options(task: StudyTask, budget: StructureBudget) -> dict[str, Any]:
     if task.family == FEED_FORWARD:
         options["epochs"] = budget.transformer_epochs
     return options
-
-
-def probe_of(task: StudyTask, size: int) -> torch.Tensor:
-    """``size`` training inputs of ``task`` (all if fewer), drawn with its seed."""
-    generator = torch.Generator().manual_seed(task.seed)
-    order = torch.randperm(task.train_size, generator=generator)
-    return task.train[0][order[:size]]
 
 
 @torch.no_grad()
@@ -301,7 +294,7 @@ def recorded_summary(
 def study(task: StudyTask, budget: StructureBudget, out: Path) -> dict[str, Any]:
     """Every run of the study on ``task``; writes its figure into ``out``."""
     options = run_options(task, budget)
-    probe = probe_of(task, budget.probe_size)
+    probe = task.training_inputs(budget.probe_size)
     default = FitConfig().replace(**budget.overrides).switch
     rules = {"default rule": default, PATH_RULE: dataclasses.replace(default, measure="path")}
     widths = {EQUAL_PARAMETERS: task.equal_parameter_width, STRUCTURE: task.glai_width}
@@ -324,7 +317,7 @@ def study(task: StudyTask, budget: StructureBudget, out: Path) -> dict[str, Any]
     )
     switched = ends[DEFAULT_RULE].switch_epoch
     glai_verdict = switch_verdict(runs[STRUCTURE]["reach"], switched)
-    figure = f"structure-{_slug(task.name)}.png"
+    figure = f"structure-{task.slug}.png"
     switches = {
         name: {
             **{rule: runs[name]["rules"][rule]["epoch"] for rule in rules},
@@ -352,21 +345,6 @@ def study(task: StudyTask, budget: StructureBudget, out: Path) -> dict[str, Any]
         "path_distance_cost": cost,
         "figure": figure,
     }
-
-
-def warm_up_on(task: StudyTask, options: dict[str, Any]) -> None:
-    """Train the MLP and GLAI of ``task`` once, untimed, for an epoch on its first
-    samples, so that the first timed run pays no one-time costs."""
-    width = task.glai_width
-    candidates = [
-        Candidate("MLP", lambda: task.build_mlp(width), options),
-        Candidate("GLAI", task.build_glai, options),
-    ]
-    warm_up(candidates, task.train, task.val)
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
 def run_structure(

@@ -19,7 +19,7 @@ from glai.nn.losses import nt_xent
 from glai.nn.mlp import MLP
 from glai.nn.parameters import matched_width
 from glai.nn.transformer import GLAITransformerEncoderLayer, MLPTransformerEncoderLayer
-from glai_bench.comparison import accuracy
+from glai_bench.comparison import Candidate, accuracy, warm_up
 from glai_bench.panel import splits
 from glai_bench.panel_data import CLASSIFICATION
 from glai_bench.panel_models import (
@@ -58,7 +58,7 @@ class StudyTask:
             metric, batch size, ...).
         glai_width: GLAI's hidden width.
         equal_parameter_width: the width of the MLP with GLAI's parameters.
-        build_mlp: a new ReLU network whose studied block has the given hidden width.
+        build_mlp: a new ReLU network whose studied block has the given hidden width(s).
         build_glai: a new network whose studied block is GLAI of ``glai_width``.
         score: the test metric of a trained network.
         seed: the seed of the split; every network is built after seeding torch with it.
@@ -74,7 +74,7 @@ class StudyTask:
     fit_options: dict[str, Any]
     glai_width: int
     equal_parameter_width: int
-    build_mlp: Callable[[int], nn.Module] = field(repr=False)
+    build_mlp: Callable[[int | list[int]], nn.Module] = field(repr=False)
     build_glai: Callable[[], nn.Module] = field(repr=False)
     score: Callable[[nn.Module], float] = field(repr=False)
     seed: int = 0
@@ -82,6 +82,17 @@ class StudyTask:
     @property
     def train_size(self) -> int:
         return len(self.train[0])
+
+    @property
+    def slug(self) -> str:
+        """The name in a form fit for file names: ``"fashion-efficientnet-lite0"``."""
+        return "".join(c if c.isalnum() else "-" for c in self.name.lower()).strip("-")
+
+    def training_inputs(self, count: int) -> torch.Tensor:
+        """``count`` training inputs (all if fewer), drawn at random with the task's seed."""
+        generator = torch.Generator().manual_seed(self.seed)
+        order = torch.randperm(self.train_size, generator=generator)
+        return self.train[0][order[:count]]
 
 
 def head_task(name: str, context: LoadContext) -> StudyTask:
@@ -184,3 +195,14 @@ def feed_forward_task(plan: TransformerPlan) -> StudyTask:
         score=lambda model: accuracy(model, data.test),
         seed=plan.seeds[0],
     )
+
+
+def warm_up_on(task: StudyTask, options: dict[str, Any]) -> None:
+    """Train the MLP and GLAI of ``task`` once, untimed, for an epoch on its first
+    samples, so that the first timed run pays no one-time costs."""
+    width = task.glai_width
+    candidates = [
+        Candidate("MLP", lambda: task.build_mlp(width), options),
+        Candidate("GLAI", task.build_glai, options),
+    ]
+    warm_up(candidates, task.train, task.val)
