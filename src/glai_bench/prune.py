@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from glai.nn.modes import evaluating
 from glai.nn.parameters import count_parameters
 from glai.nn.pruning import prune
 from glai.training.trainer import fit
@@ -106,16 +107,13 @@ class Point:
 def point(
     task: StudyTask, model: nn.Module, fraction: float, repeats: int, seconds: float | None
 ) -> Point:
-    """``model`` measured on ``task``'s test inputs."""
-    hidden = model.hidden_features
-    return Point(
-        fraction,
-        list(hidden),
-        count_parameters(model),
-        task.score(model),
-        inference_ms_per_1k(model, task.test_inputs, repeats),
-        seconds,
-    )
+    """``model`` measured on ``task``'s test inputs (in eval mode, every submodule's mode
+    restored after)."""
+    with evaluating(model):
+        test = task.score(model)
+        inference = inference_ms_per_1k(model, task.test_inputs, repeats)
+    hidden = list(model.hidden_features)
+    return Point(fraction, hidden, count_parameters(model), test, inference, seconds)
 
 
 def trained(task: StudyTask, model: nn.Module, options: dict[str, Any]) -> float:

@@ -117,7 +117,10 @@ STRUCTURE_TASKS = (
 features, classification (binary and multiclass) and regression."""
 
 STRUCTURE_FULL = StructureBudget(
-    dataclasses.replace(PANEL_FULL, split_limit=1), STRUCTURE_TASKS, FULL, FULL_PLAN
+    dataclasses.replace(PANEL_FULL, split_limit=1),
+    STRUCTURE_TASKS,
+    dataclasses.replace(FULL, train_limit=20_000),  # the panel's cached image features
+    FULL_PLAN,
 )
 QUICK_TASKS = tuple(name for name in STRUCTURE_TASKS if name not in ("reviews", "tweets"))
 """The quick study's panel tasks: those whose features need no sentence encoder loaded."""
@@ -212,7 +215,7 @@ def record(
         **options,
     )
     recording = Recording(history, recorder.monitor.checks_, recorder.patterns, initial)
-    trained = Trained(model, task.score(model), history[-1].seconds, len(history))
+    trained = Trained(model, task.scored(model), history[-1].seconds, len(history))
     return trained, recording, untrained
 
 
@@ -226,7 +229,7 @@ def train_glai(
         model = task.build_glai()
     history = fit(model, task.train, task.val, seed=task.seed, **options, **extra)
     return Trained(
-        model, task.score(model), history[-1].seconds, len(history), history.switch_epoch
+        model, task.scored(model), history[-1].seconds, len(history), history.switch_epoch
     )
 
 
@@ -234,15 +237,15 @@ def with_frozen_gates(trained: nn.Module) -> nn.Module:
     """A copy of ``trained`` whose every :class:`glai.MLP` block (the network itself, or
     a Transformer's feed-forward blocks) is a GLAI switched from it
     (:meth:`glai.GLAI.from_mlp`): gates of the trained network, paths starting from its
-    weights, everything else as trained."""
+    weights, everything else as trained; in train mode, as a new network is."""
     if isinstance(trained, MLP):
-        return GLAI.from_mlp(trained)
+        return GLAI.from_mlp(trained).train()
     model = copy.deepcopy(trained)
     blocks = [(name, module) for name, module in model.named_modules() if isinstance(module, MLP)]
     for name, block in blocks:
         parent, _, child = name.rpartition(".")
         setattr(model.get_submodule(parent), child, GLAI.from_mlp(block))
-    return model
+    return model.train()
 
 
 def path_distance_cost(
@@ -313,7 +316,7 @@ def study(task: StudyTask, budget: StructureBudget, out: Path) -> dict[str, Any]
         paths,
         seconds=structure.seconds + paths.seconds,
         epochs=structure.epochs + paths.epochs,
-        switch_epoch=structure.epochs,
+        switch_epoch=runs[STRUCTURE]["converged_epoch"],  # the epoch the gates come from
     )
     switched = ends[DEFAULT_RULE].switch_epoch
     glai_verdict = switch_verdict(runs[STRUCTURE]["reach"], switched)

@@ -23,7 +23,10 @@ NOTE = (
     "structure, *late* once the validation metric has reached 90% of its change, and *in "
     "the window* between the two. GaLU: GLAI frozen before the first epoch (gates of the "
     "untrained structure); FLNPF: gates from GLAI's structure trained to convergence (its "
-    "recorded run), then the paths trained; their time includes that run's."
+    "recorded run, gates of epoch B), then the paths trained; its time includes that run's. "
+    "The path distance's cost: `glai.path_distance` between the untrained and the trained "
+    "structure on the probe (two sets of patterns and the closed form) against one "
+    "`glai.activation_patterns` call on it, medians side by side in one process."
 )
 
 

@@ -17,6 +17,7 @@ from torch import nn
 from glai.nn.block import GLAI
 from glai.nn.losses import nt_xent
 from glai.nn.mlp import MLP
+from glai.nn.modes import evaluating
 from glai.nn.parameters import matched_width
 from glai.nn.transformer import GLAITransformerEncoderLayer, MLPTransformerEncoderLayer
 from glai_bench.comparison import Candidate, accuracy, warm_up
@@ -60,7 +61,8 @@ class StudyTask:
         equal_parameter_width: the width of the MLP with GLAI's parameters.
         build_mlp: a new ReLU network whose studied block has the given hidden width(s).
         build_glai: a new network whose studied block is GLAI of ``glai_width``.
-        score: the test metric of a trained network.
+        score: the test metric of a trained network (which it may leave in eval mode;
+            :meth:`scored` does not).
         seed: the seed of the split; every network is built after seeding torch with it.
     """
 
@@ -87,6 +89,11 @@ class StudyTask:
     def slug(self) -> str:
         """The name in a form fit for file names: ``"fashion-efficientnet-lite0"``."""
         return "".join(c if c.isalnum() else "-" for c in self.name.lower()).strip("-")
+
+    def scored(self, model: nn.Module) -> float:
+        """The test metric of ``model``, every submodule left in the mode it was in."""
+        with evaluating(model):
+            return self.score(model)
 
     def training_inputs(self, count: int) -> torch.Tensor:
         """``count`` training inputs (all if fewer), drawn at random with the task's seed."""
