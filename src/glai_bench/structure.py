@@ -182,6 +182,7 @@ class Trained:
     switch_epoch: int | None = None
 
     def row(self) -> dict:
+        """The report's row: test metric, seconds, epochs, switch epoch."""
         return {
             "test": self.test,
             "seconds": self.seconds,

@@ -6,6 +6,7 @@ encoder, whose feed-forward blocks are the ReLU networks studied."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +89,7 @@ class StudyTask:
     @property
     def slug(self) -> str:
         """The name in a form fit for file names: ``"fashion-efficientnet-lite0"``."""
-        return "".join(c if c.isalnum() else "-" for c in self.name.lower()).strip("-")
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
 
     def scored(self, model: nn.Module) -> float:
         """The test metric of ``model``, every submodule left in the mode it was in."""
