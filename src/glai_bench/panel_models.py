@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,12 +135,20 @@ def scored_on_test(
     return r2(split.y_test, prediction), None
 
 
-def torch_models(split: Split, overrides: dict[str, Any]) -> list[Fitted]:
+def torch_models(
+    split: Split, overrides: dict[str, Any], names: Sequence[str] = TORCH_MODELS
+) -> list[Fitted]:
     """GLAI with the defaults of ``glai.fit`` and of the estimators' width, the two MLPs
     of the paper's comparison, and the control: the equal-width MLP trained in GLAI's two
     phases (switching after as many structural epochs as GLAI did, then the same solver)
     with nothing frozen. All trained by the same ``fit`` on the same validation split
-    (the estimators' share, stratified) of the prepared features (:func:`torch_split`)."""
+    (the estimators' share, stratified) of the prepared features (:func:`torch_split`).
+
+    Args:
+        split: the task's split.
+        overrides: fit settings given to every model.
+        names: the models to train, of :data:`TORCH_MODELS` (the control needs GLAI).
+    """
     data = torch_split(split)
     features, outputs = data.x_test.shape[1], split.outputs
     builders: dict[str, Callable[[], torch.nn.Module]] = {
@@ -153,6 +161,8 @@ def torch_models(split: Split, overrides: dict[str, Any]) -> list[Fitted]:
     }
     results: list[Fitted] = []
     for name, build in builders.items():
+        if name not in names:
+            continue
         torch.manual_seed(split.seed)
         model = build()
         monitor = None
@@ -189,11 +199,18 @@ def r2(truth: np.ndarray, prediction: np.ndarray) -> float:
     return 1.0 - residual / float(((truth - truth.mean()) ** 2).sum())
 
 
-def sklearn_models(split: Split) -> list[Fitted]:
+def sklearn_models(split: Split, names: Sequence[str] | None = None) -> list[Fitted]:
     """scikit-learn's MLP with its defaults, the linear model and an RBF kernel method,
-    trained on the whole training part of the prepared features."""
+    trained on the whole training part of the prepared features.
+
+    Args:
+        split: the task's split.
+        names: the models to train (all when ``None``).
+    """
     results = []
     for name, estimator in _sklearn_estimators(split).items():
+        if names is not None and name not in names:
+            continue
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence warnings: defaults are the point

@@ -13,8 +13,8 @@ from glai_bench.fewshot import run_fewshot
 from glai_bench.fuzz import run_fuzz
 from glai_bench.panel import report_name, run_panel
 from glai_bench.panel_halves import BOTH
-from glai_bench.panel_solvers import run_solver_study
-from glai_bench.panel_tasks import PANEL_FULL, PANEL_QUICK, PANEL_SMALL, PanelBudget
+from glai_bench.panel_study import run_study
+from glai_bench.panel_tasks import PANEL_FULL, PANEL_QUICK, PANEL_SMALL, PANEL_STUDY, PanelBudget
 from glai_bench.perf import run_perf
 from glai_bench.plots import plot_speedups
 from glai_bench.prune import run_prune
@@ -41,9 +41,10 @@ def _panel_small(budget: Budget, cache: Path, out: Path, root: object, progress:
     return run_panel(panel_budget, cache, out, root, progress, name="panel-small")
 
 
-def _panel_solvers(budget: Budget, cache: Path, out: Path, root: object, progress: bool):
-    panel_budget = PANEL_QUICK if budget is QUICK else PANEL_SMALL
-    return run_solver_study(panel_budget, cache, out, root, progress)
+def _panel_defaults(
+    budget: Budget, cache: Path, out: Path, root: object, progress: bool, half: str
+) -> dict:
+    return run_study(_panel_budget(budget, PANEL_STUDY, half), cache, out, root, progress)
 
 
 def _faults(budget: Budget, cache: Path, out: Path, root: object, progress: bool) -> dict:
@@ -60,7 +61,7 @@ FUZZ_FULL, FUZZ_QUICK = 2_000, 40
 SETTINGS = {
     "panel": _panel,
     "panel-small": _panel_small,
-    "panel-solvers": _panel_solvers,
+    "panel-defaults": _panel_defaults,
     "head": run_head,
     "ssl": run_ssl,
     "fewshot": run_fewshot,
@@ -74,7 +75,7 @@ SETTINGS = {
     "prune": run_prune,
 }
 ALL_SETTINGS = tuple(name for name in SETTINGS if name != "panel-small")  # a subset of panel
-HALVED_SETTINGS = ("panel", "panel-small")
+HALVED_SETTINGS = ("panel", "panel-small", "panel-defaults")
 """The settings that run one half of the panel, or both (``half``)."""
 
 
@@ -88,8 +89,8 @@ def run_bench(
     half: str = BOTH,
 ) -> str:
     """Run the named settings (``panel``, ``panel-small`` (the panel's small tasks, not in
-    :data:`ALL_SETTINGS`), ``panel-solvers`` (the final-phase solvers on the choosing
-    half's small tasks), ``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
+    :data:`ALL_SETTINGS`), ``panel-defaults`` (the studies behind each default's
+    constants), ``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
     ``variants``, ``transformer``, ``faults`` (runs killed and resumed), ``fuzz`` (random
     settings and malformed data), ``structure`` (when the structure settles against the
     validation metric, and the two ends of the switch), ``prune`` (GLAI and the MLP pruned

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 SCRIPT = """
 import sys, threading, time
@@ -62,3 +63,20 @@ def test_training_on_mapped_features_stays_under_the_budget(tmp_path):
     assert int(epochs) == 2  # one structural, one quantitative
     assert size_mb > 3 * BUDGET_MB
     assert float(growth_mb) < BUDGET_MB
+
+
+def test_inputs_over_the_copy_limit_stay_where_they_are(monkeypatch):
+    from glai.training import fit_data
+
+    data = fit_data.FitData(torch.randn(8, 3), torch.arange(8))
+    monkeypatch.setattr(fit_data, "DEVICE_COPY_LIMIT", 8 * 3 * 4 - 1)
+    assert data.to(torch.device("meta")) is data  # not copied: moved batch by batch
+    x, y, _ = next(data.batches(4, False, device=torch.device("meta")))
+    assert x.device.type == "meta" and y.device.type == "meta" and len(x) == 4
+
+
+def test_inputs_within_the_copy_limit_are_copied_at_once():
+    from glai.training import fit_data
+
+    data = fit_data.FitData(torch.randn(8, 3), torch.arange(8))
+    assert data.to(torch.device("meta")).inputs.device.type == "meta"

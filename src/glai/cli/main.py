@@ -132,7 +132,7 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         "settings",
         nargs="*",
         default=["all"],
-        help="panel, panel-small, panel-solvers, head, ssl, fewshot, pixels, perf, variants, "
+        help="panel, panel-small, panel-defaults, head, ssl, fewshot, pixels, perf, variants, "
         "transformer, faults, fuzz, structure, prune or all (default: all but panel-small)",
     )
     bench.add_argument("--out", default="results", help="results directory")
@@ -144,7 +144,8 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         "--half",
         choices=("choosing", "checking", "both"),
         default="both",
-        help="panel and panel-small: the half of the panel's tasks to run, choosing (where "
+        help="panel, panel-small and panel-defaults: the half of the panel's tasks to run, "
+        "choosing (where "
         "defaults are chosen), checking (where they are judged) or both (default)",
     )
 
