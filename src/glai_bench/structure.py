@@ -42,6 +42,8 @@ from glai_bench.protocol import environment, write_report
 from glai_bench.settings import FULL, QUICK, Budget
 from glai_bench.stats import median_seconds
 from glai_bench.structure_curves import (
+    DEFAULT_RULE,
+    PATH_RULE,
     Recording,
     StructureRecorder,
     curves,
@@ -68,12 +70,10 @@ RECORDED = (EQUAL_PARAMETERS, STRUCTURE)
 """The runs recorded to convergence."""
 
 AT_INITIALISATION = "GLAI, switch at initialisation (GaLU)"
-DEFAULT_RULE = "GLAI, default rule"
+GLAI_DEFAULTS = "GLAI, default rule"
 AT_CONVERGENCE = "GLAI, switch at convergence (FLNPF)"
-ENDS = (AT_INITIALISATION, DEFAULT_RULE, AT_CONVERGENCE)
+ENDS = (AT_INITIALISATION, GLAI_DEFAULTS, AT_CONVERGENCE)
 """GLAI switched at the two ends, and by its default rule."""
-
-PATH_RULE = "rule on path distance"
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,7 @@ def study(task: StudyTask, budget: StructureBudget, out: Path) -> dict[str, Any]
     options = run_options(task, budget)
     probe = task.training_inputs(budget.probe_size)
     default = FitConfig().replace(**budget.overrides).switch
-    rules = {"default rule": default, PATH_RULE: dataclasses.replace(default, measure="path")}
+    rules = {DEFAULT_RULE: default, PATH_RULE: dataclasses.replace(default, measure="path")}
     widths = {EQUAL_PARAMETERS: task.equal_parameter_width, STRUCTURE: task.glai_width}
     runs, recorded, untrained = {}, {}, {}
     for name, width in widths.items():
@@ -310,7 +310,7 @@ def study(task: StudyTask, budget: StructureBudget, out: Path) -> dict[str, Any]
     cost = path_distance_cost(untrained[STRUCTURE], structure.model, probe, budget.timing_repeats)
     ends = {
         AT_INITIALISATION: train_glai(task, options, monitor=StructureMonitor.after(0)),
-        DEFAULT_RULE: train_glai(task, options),
+        GLAI_DEFAULTS: train_glai(task, options),
     }
     paths = train_glai(task, options, model=with_frozen_gates(structure.model))
     ends[AT_CONVERGENCE] = dataclasses.replace(
@@ -319,7 +319,7 @@ def study(task: StudyTask, budget: StructureBudget, out: Path) -> dict[str, Any]
         epochs=structure.epochs + paths.epochs,
         switch_epoch=runs[STRUCTURE]["converged_epoch"],  # the epoch the gates come from
     )
-    switched = ends[DEFAULT_RULE].switch_epoch
+    switched = ends[GLAI_DEFAULTS].switch_epoch
     glai_verdict = switch_verdict(runs[STRUCTURE]["reach"], switched)
     figure = f"structure-{task.slug}.png"
     switches = {

@@ -46,6 +46,10 @@ SETTLED = TO_FINAL
 """The curve that says where the structure stands against its end state: the switch
 verdict reads it."""
 
+DEFAULT_RULE, PATH_RULE = "default rule", "rule on path distance"
+"""The rules replayed on every recorded run: :func:`glai.fit`'s switch rule, and the same
+rule reading the path distance (``measure="path"``)."""
+
 Patterns = tuple[torch.Tensor, ...]
 
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from glai_bench.structure_curves import LEVELS, SETTLED, STRUCTURE_MEASURES, VALIDATION
+from glai_bench.structure_curves import (
+    DEFAULT_RULE,
+    LEVELS,
+    SETTLED,
+    STRUCTURE_MEASURES,
+    VALIDATION,
+)
 
 NOTE = (
     "Two ReLU networks per task are trained to convergence (Adam at the structural rate, "
@@ -62,7 +68,7 @@ def summary_table(summaries: Sequence[dict]) -> str:
     for s in summaries:
         run = s["runs"][s["glai_switch"]["run"]]
         reach = run["reach"]
-        rule = run["rules"]["default rule"]
+        rule = run["rules"][DEFAULT_RULE]
         ends = [s["ends"][name] for name in _end_names(s)]
         lines.append(
             f"| {s['task']} | {s['family']} | {s['problem']} | {s['train_size']:,} "
