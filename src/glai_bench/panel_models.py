@@ -75,20 +75,30 @@ def equal_parameter_width(in_features: int, width: int, out_features: int) -> in
     )
 
 
-def torch_models(
-    split: Split, overrides: dict[str, Any], names: Sequence[str] = TORCH_MODELS
-) -> list[Fitted]:
-    """GLAI with the defaults of ``glai.fit`` and of the estimators' width, the two MLPs
-    of the paper's comparison, and the control: the equal-width MLP trained in GLAI's two
-    phases (switching after as many structural epochs as GLAI did, then the same solver)
-    with nothing frozen. All trained by the same ``fit`` on the same validation split
-    (the estimators' share, stratified) of the prepared features.
+@dataclass
+class TorchSplit:
+    """A split as the torch models train on it: the training part less a validation part
+    (the estimators' share, stratified where every class can be), a regression's targets
+    standardised on the training part to (n, 1); the test inputs as a tensor.
 
-    Args:
-        split: the task's split.
-        overrides: fit settings given to every model.
-        names: the models to train, of :data:`TORCH_MODELS` (the control needs GLAI).
+    Attributes:
+        fit: (x, y) the models train on.
+        val: (x, y) that selects their epochs.
+        x_test: (n_test, d) test inputs.
+        loss: ``"cross_entropy"`` or ``"mse"``, for :func:`glai.fit`.
+        y_mean, y_scale: the standardisation of a regression's targets (0 and 1 otherwise).
     """
+
+    fit: tuple[torch.Tensor, torch.Tensor]
+    val: tuple[torch.Tensor, torch.Tensor]
+    x_test: torch.Tensor
+    loss: str
+    y_mean: float = 0.0
+    y_scale: float = 1.0
+
+
+def torch_split(split: Split) -> TorchSplit:
+    """The tensors the torch models of ``split`` train and are tested on."""
     from sklearn.model_selection import train_test_split
 
     x, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
@@ -105,7 +115,42 @@ def torch_models(
     except ValueError:  # a class too small to stratify
         parts = train_test_split(x, y, test_size=VALIDATION_FRACTION, random_state=split.seed)
     x_fit, x_val, y_fit, y_val = parts
-    features, outputs = x.shape[1], split.outputs
+    loss = "cross_entropy" if classification else "mse"
+    return TorchSplit((x_fit, y_fit), (x_val, y_val), x_test, loss, y_mean, y_scale)
+
+
+@torch.no_grad()
+def scored_on_test(
+    split: Split, data: TorchSplit, model: torch.nn.Module
+) -> tuple[float, float | None]:
+    """``model``'s test metric on ``split`` (accuracy, or R² of the targets in their own
+    units) and its ROC AUC on a binary task (else ``None``); ``model`` is left in eval
+    mode."""
+    model.eval()
+    output = model(data.x_test)
+    if split.kind == CLASSIFICATION:
+        metric = float((output.argmax(1).numpy() == split.y_test).mean())
+        return metric, binary_auc(split, output.softmax(1)[:, -1].numpy())
+    prediction = output[:, 0].double().numpy() * data.y_scale + data.y_mean
+    return r2(split.y_test, prediction), None
+
+
+def torch_models(
+    split: Split, overrides: dict[str, Any], names: Sequence[str] = TORCH_MODELS
+) -> list[Fitted]:
+    """GLAI with the defaults of ``glai.fit`` and of the estimators' width, the two MLPs
+    of the paper's comparison, and the control: the equal-width MLP trained in GLAI's two
+    phases (switching after as many structural epochs as GLAI did, then the same solver)
+    with nothing frozen. All trained by the same ``fit`` on the same validation split
+    (the estimators' share, stratified) of the prepared features (:func:`torch_split`).
+
+    Args:
+        split: the task's split.
+        overrides: fit settings given to every model.
+        names: the models to train, of :data:`TORCH_MODELS` (the control needs GLAI).
+    """
+    data = torch_split(split)
+    features, outputs = data.x_test.shape[1], split.outputs
     builders: dict[str, Callable[[], torch.nn.Module]] = {
         GLAI_DEFAULTS: lambda: GLAI(features, DEFAULT_WIDTH, outputs),
         EQUAL_PARAMETERS: lambda: MLP(
@@ -114,7 +159,6 @@ def torch_models(
         EQUAL_WIDTH: lambda: MLP(features, DEFAULT_WIDTH, outputs),
         CONTROL: lambda: MLP(features, DEFAULT_WIDTH, outputs),
     }
-    loss = "cross_entropy" if classification else "mse"
     results: list[Fitted] = []
     for name, build in builders.items():
         if name not in names:
@@ -127,22 +171,14 @@ def torch_models(
             monitor = StructureMonitor.after(switch)
         history = fit(
             model,
-            (x_fit, y_fit),
-            (x_val, y_val),
-            loss=loss,
+            data.fit,
+            data.val,
+            loss=data.loss,
             seed=split.seed,
             monitor=monitor,
             **overrides,
         )
-        model.eval()
-        with torch.no_grad():
-            output = model(x_test)
-        auc = None
-        if classification:
-            metric = float((output.argmax(1).numpy() == split.y_test).mean())
-            auc = binary_auc(split, output.softmax(1)[:, -1].numpy())
-        else:
-            metric = r2(split.y_test, output[:, 0].double().numpy() * y_scale + y_mean)
+        metric, auc = scored_on_test(split, data, model)
         results.append(Fitted(name, split.seed, metric, history[-1].seconds, history, auc))
     return results
 

@@ -1,4 +1,5 @@
-"""PNG plots of training runs: accuracy against time, structural change, pruning.
+"""PNG plots of training runs: accuracy against time, structural change, how a structure
+settles, pruning.
 
 Figures are built with :class:`matplotlib.figure.Figure` and written by its own canvas, so
 drawing never touches pyplot or the user's matplotlib backend.
@@ -7,9 +8,11 @@ drawing never touches pyplot or the user's matplotlib backend.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
+from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from glai.training.history import History
 from glai.training.metrics import Metric
@@ -114,6 +117,95 @@ def plot_pruning(
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def plot_settling(
+    runs: Mapping[str, Mapping[str, Sequence[float | None]]],
+    switches: Mapping[str, Mapping[str, int | None]],
+    path: str | os.PathLike,
+    title: str = "",
+    levels: Sequence[float] = (0.9,),
+) -> None:
+    """Progress curves of recorded runs, one panel per run on one epoch axis.
+
+    Args:
+        runs: ``{run: {curve: progress per epoch from 0}}``, each curve normalised to 0 at
+            initialisation and 1 at the run's end (a curve of ``None``: no change, not
+            drawn); the last curve (the validation metric's) is drawn thick and black.
+        switches: ``{run: {label: epoch}}``, drawn as vertical lines (``None``: not drawn).
+        path: PNG to write.
+        title: the figure's title.
+        levels: shares of the total change drawn as dotted horizontal lines.
+    """
+    figure = Figure(figsize=(6 * len(runs), 4.5))
+    panels = figure.subplots(1, len(runs), squeeze=False)[0]
+    styles = ("--", ":", "-.", (0, (5, 1)))
+    for axes, (run, progress_curves) in zip(panels, runs.items()):
+        last = len(progress_curves) - 1
+        for index, (name, progress) in enumerate(progress_curves.items()):
+            if progress and progress[0] is not None:
+                axes.plot(
+                    range(len(progress)),
+                    progress,
+                    "o-",
+                    markersize=3,
+                    color="black" if index == last else f"C{index}",
+                    linewidth=2.5 if index == last else 1.4,
+                    label=name,
+                )
+        for number, (label, epoch) in enumerate(switches.get(run, {}).items()):
+            if epoch is not None:
+                axes.axvline(
+                    epoch,
+                    color=("firebrick", "darkorange", "teal")[number % 3],
+                    linestyle=styles[number % len(styles)],
+                    linewidth=1,
+                    label=f"{label} (epoch {epoch})",
+                )
+        for level in levels:
+            axes.axhline(level, color="grey", linestyle=":", linewidth=0.8)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel("epoch")
+        axes.set_ylabel("share of the total change")
+        axes.set_title(run, fontsize=9)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=7, loc="lower right")
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def plot_metric_against_parameters(
+    series: Mapping[str, tuple[Sequence[int], Sequence[float]]],
+    path: str | os.PathLike,
+    title: str = "",
+    ylabel: str = "test accuracy",
+    dashed: Collection[str] = (),
+) -> None:
+    """Test metric against parameters, one line per model (points in the order given, a
+    single point for a model of one size); parameters on a log scale. The series named in
+    ``dashed`` are drawn dashed; the legend sits right of the axes."""
+    figure = Figure(figsize=(10, 4.5))
+    axes = figure.subplots()
+    markers, colours = "os^vD<>ph*", colormaps["tab20"]
+    for index, (name, (parameters, metrics)) in enumerate(series.items()):
+        line = "--" if name in dashed else "-"
+        axes.plot(
+            parameters,
+            metrics,
+            marker=markers[index % len(markers)],
+            linestyle=line if len(parameters) > 1 else "none",
+            color=colours(index % colours.N),
+            label=name,
+        )
+    axes.set_xscale("log")
+    axes.set_xlabel("parameters")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 

@@ -17,7 +17,9 @@ from glai_bench.panel_study import run_study
 from glai_bench.panel_tasks import PANEL_FULL, PANEL_QUICK, PANEL_SMALL, PANEL_STUDY, PanelBudget
 from glai_bench.perf import run_perf
 from glai_bench.plots import plot_speedups
+from glai_bench.prune import run_prune
 from glai_bench.settings import FULL, QUICK, Budget, run_head, run_pixels, run_ssl
+from glai_bench.structure import run_structure
 from glai_bench.transformer import run_transformer
 from glai_bench.variants import run_variants
 
@@ -69,6 +71,8 @@ SETTINGS = {
     "transformer": run_transformer,
     "faults": _faults,
     "fuzz": _fuzz,
+    "structure": run_structure,
+    "prune": run_prune,
 }
 ALL_SETTINGS = tuple(name for name in SETTINGS if name != "panel-small")  # a subset of panel
 HALVED_SETTINGS = ("panel", "panel-small", "panel-defaults")
@@ -88,7 +92,9 @@ def run_bench(
     :data:`ALL_SETTINGS`), ``panel-defaults`` (the studies behind each default's
     constants), ``head``, ``ssl``, ``fewshot``, ``pixels``, ``perf``,
     ``variants``, ``transformer``, ``faults`` (runs killed and resumed), ``fuzz`` (random
-    settings and malformed data)).
+    settings and malformed data), ``structure`` (when the structure settles against the
+    validation metric, and the two ends of the switch), ``prune`` (GLAI and the MLP pruned
+    by path norms against an MLP of the pruned width from scratch)).
 
     Writes per setting ``<setting>.json``, ``<setting>.md`` and plots into ``out``, plus
     ``speedup.png`` (GLAI and the MLPs against the equal-parameter MLP, per setting) and

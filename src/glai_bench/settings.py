@@ -115,16 +115,40 @@ def run_pixels(
     )
 
 
-def run_ssl(
-    budget: Budget, cache: Path, out: Path, root: str | os.PathLike | None, progress: bool
-) -> dict:
-    """SimCLR projection head on precomputed features of two augmented views per image.
+@dataclass
+class ProjectionData:
+    """The self-supervised setting's data.
 
-    The heads are trained with NT-Xent (validation NT-Xent drives early stopping and time
-    to target); the learned projection of clean images is scored by 20-nearest-neighbour
-    (cosine) and linear-probe accuracy, fitted on training images and tested on the test
-    split.
+    Attributes:
+        splits: training and validation pairs of ``(views, zeros)``, views of shape
+            (n, 2, 1280) standardised as the clean features; the clean test features and
+            labels as the test pair.
+        probe_train: clean training features and labels, for :meth:`scores`.
     """
+
+    splits: Splits
+    probe_train: tuple[torch.Tensor, torch.Tensor]
+
+    def scores(self, model: nn.Module) -> dict[str, float]:
+        """:func:`representation_scores` of ``model``'s projections on the test images."""
+        return representation_scores(model, self.probe_train, self.splits.test)
+
+    @torch.no_grad()
+    def knn_accuracy(self, model: nn.Module) -> float:
+        """The kNN accuracy of :meth:`scores` alone (no linear probe to fit); ``model``
+        is left in eval mode."""
+        model.eval()
+        train, test = self.probe_train, self.splits.test
+        projected = [(torch.nn.functional.normalize(model(x), dim=1), y) for x, y in (train, test)]
+        return nearest_neighbour_accuracy(*projected)
+
+
+def projection_data(
+    budget: Budget, cache: Path, root: str | os.PathLike | None, progress: bool
+) -> ProjectionData:
+    """Features of two augmented views of ``budget.ssl_images`` Fashion-MNIST training
+    images (a fifth held out for validation), and the clean features that score the
+    projections."""
     raw_clean = feature_splits(
         cache,
         budget.train_limit,
@@ -140,14 +164,25 @@ def run_ssl(
     views = (raw - mean) / scale  # the clean features' standardisation
     dummy = torch.zeros(len(views))
     train, val = split_off(views, dummy, len(views) // 5, seed=0)
-    splits = Splits("ssl", train, val, clean.test)
     probe_train = (clean.train[0][:10_000], clean.train[1][:10_000])
+    return ProjectionData(Splits("ssl", train, val, clean.test), probe_train)
 
-    def evaluate(model: nn.Module) -> dict[str, float]:
-        return representation_scores(model, probe_train, clean.test)
 
+def run_ssl(
+    budget: Budget, cache: Path, out: Path, root: str | os.PathLike | None, progress: bool
+) -> dict:
+    """SimCLR projection head on precomputed features of two augmented views per image.
+
+    The heads are trained with NT-Xent (validation NT-Xent drives early stopping and time
+    to target); the learned projection of clean images is scored by 20-nearest-neighbour
+    (cosine) and linear-probe accuracy, fitted on training images and tested on the test
+    split (:func:`projection_data`).
+    """
+    data = projection_data(budget, cache, root, progress)
+    splits = data.splits
+    train, val = splits.train, splits.val
     options = {**_options(budget), "loss": nt_xent, "metric": "loss"}
-    candidates = benchmark_candidates(views.shape[-1], budget.mlp_hidden, 128, options)
+    candidates = benchmark_candidates(train[0].shape[-1], budget.mlp_hidden, 128, options)
     note = (
         f"{len(train[0]):,} training and {len(val[0]):,} validation images, two augmented "
         f"views each; projection 1280 -> {budget.mlp_hidden} -> 128 (reference MLP); "
@@ -161,7 +196,7 @@ def run_ssl(
         budget.learning_rates,
         budget.seeds,
         out,
-        evaluate=evaluate,
+        evaluate=data.scores,
         notes=[note],
         progress=progress,
     )
@@ -181,17 +216,33 @@ def representation_scores(
     model.eval()
     train_z = torch.nn.functional.normalize(model(train[0]), dim=1)
     test_z = torch.nn.functional.normalize(model(test[0]), dim=1)
-    votes = []
-    for chunk in test_z.split(2048):
-        nearest = (chunk @ train_z.T).topk(neighbours, dim=1).indices
-        votes.append(torch.mode(train[1][nearest], dim=1).values)
-    knn = float((torch.cat(votes) == test[1]).float().mean())
+    knn = nearest_neighbour_accuracy((train_z, train[1]), (test_z, test[1]), neighbours)
     scaler = StandardScaler().fit(train_z.numpy())
     probe = LogisticRegression(max_iter=500).fit(
         scaler.transform(train_z.numpy()), train[1].numpy()
     )
     linear = float(np.mean(probe.predict(scaler.transform(test_z.numpy())) == test[1].numpy()))
     return {"kNN accuracy": knn, "linear-probe accuracy": linear}
+
+
+def nearest_neighbour_accuracy(
+    train: tuple[torch.Tensor, torch.Tensor],
+    test: tuple[torch.Tensor, torch.Tensor],
+    neighbours: int = 20,
+) -> float:
+    """Share of the test projections whose ``neighbours`` nearest training projections
+    (by dot product: cosine for unit vectors) vote most often for their label.
+
+    Args:
+        train: (n, dim) unit projections and (n,) labels.
+        test: (m, dim) unit projections and (m,) labels.
+        neighbours: the number of voters.
+    """
+    votes = []
+    for chunk in test[0].split(2048):
+        nearest = (chunk @ train[0].T).topk(neighbours, dim=1).indices
+        votes.append(torch.mode(train[1][nearest], dim=1).values)
+    return float((torch.cat(votes) == test[1]).float().mean())
 
 
 def _describe(splits: Splits, mlp_hidden: int) -> str:

@@ -7,7 +7,9 @@ from matplotlib.figure import Figure
 import glai_bench.plots
 from glai_bench.plots import (
     plot_accuracy_against_time,
+    plot_metric_against_parameters,
     plot_pruning,
+    plot_settling,
     plot_speedups,
     plot_structure_change,
 )
@@ -40,6 +42,30 @@ def test_pruning_plot(tmp_path):
     path = tmp_path / "p.png"
     plot_pruning([0.0, 0.5], {"glai": [0.9, 0.8]}, path)
     assert path.read_bytes()[:4] == PNG
+
+
+def test_settling_plot_draws_each_run_with_its_switches(saved_figures, tmp_path):
+    runs = {
+        "mlp": {"distance": [0.0, 0.8, 1.0], "flat": [None, None, None], "metric": [0, 0.5, 1]},
+        "glai": {"distance": [0.0, 1.0], "metric": [0.0, 1.0]},
+    }
+    path = tmp_path / "settling.png"
+    plot_settling(runs, {"mlp": {"rule": 1, "never": None}}, path, "task")
+    assert path.read_bytes()[:4] == PNG
+    (figure,) = saved_figures
+    labels = [line.get_label() for line in figure.axes[0].lines]
+    assert "distance" in labels and "flat" not in labels
+    assert "rule (epoch 1)" in labels and not any("never" in label for label in labels)
+
+
+def test_metric_against_parameters_plot(saved_figures, tmp_path):
+    path = tmp_path / "m.png"
+    series = {"pruned": ([100, 50], [0.9, 0.8]), "adaptive": ([70], [0.85])}
+    plot_metric_against_parameters(series, path, dashed=["pruned"])
+    assert path.read_bytes()[:4] == PNG
+    lines = {line.get_label(): line for line in saved_figures[0].axes[0].lines}
+    assert lines["pruned"].get_linestyle() == "--"
+    assert lines["adaptive"].get_linestyle() == "None"
 
 
 def test_speedup_plot(tmp_path):

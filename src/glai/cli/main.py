@@ -133,7 +133,7 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         nargs="*",
         default=["all"],
         help="panel, panel-small, panel-defaults, head, ssl, fewshot, pixels, perf, variants, "
-        "transformer, faults, fuzz or all (default: all but panel-small)",
+        "transformer, faults, fuzz, structure, prune or all (default: all but panel-small)",
     )
     bench.add_argument("--out", default="results", help="results directory")
     bench.add_argument("--quick", action="store_true", help="small subsets, for tests")
