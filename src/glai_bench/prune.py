@@ -48,11 +48,14 @@ from glai_bench.study_tasks import StudyTask, head_task, warm_up_on
 FRACTIONS = (0.0, 0.25, 0.5, 0.75, 0.9)
 """Shares of the hidden units removed."""
 
-ADAPTIVE_PRUNING: dict[str, dict[str, Any]] = {}
+ADAPTIVE_PRUNING: dict[str, dict[str, Any]] = {
+    "GLAI, adaptive pruning at 5%": {"prune_threshold": 0.05},
+    "GLAI, adaptive pruning at 20%": {"prune_threshold": 0.2},
+}
 """Rows of GLAI pruned while it trains: a row's name and the :func:`glai.fit` settings
-that turn adaptive pruning on, each row run by :func:`adaptive_row`. Empty while
-:class:`glai.training.FitConfig` has no such setting; a row is one entry, e.g.
-``{"GLAI, adaptive pruning": {"<setting>": <value>}}``."""
+that turn adaptive pruning on (units whose data path norm stays below that share of
+their layer's largest for ``prune_patience`` epochs), each row run by
+:func:`adaptive_row`."""
 
 
 @dataclass(frozen=True)

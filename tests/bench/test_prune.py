@@ -137,11 +137,10 @@ def test_the_adaptive_row_trains_with_the_settings_given():
     assert 0 <= point.test <= 1
 
 
-def test_no_adaptive_rows_until_the_trainer_has_a_pruning_setting():
-    pruning = [f.name for f in dataclasses.fields(glai.FitConfig) if f.name.startswith("prune")]
-    assert bool(prune_bench.ADAPTIVE_PRUNING) == bool(pruning), (
-        f"FitConfig has {pruning}: give glai_bench.prune.ADAPTIVE_PRUNING a row of them"
-    )
+def test_every_adaptive_row_turns_adaptive_pruning_on():
+    assert prune_bench.ADAPTIVE_PRUNING
+    for settings in prune_bench.ADAPTIVE_PRUNING.values():
+        assert glai.FitConfig(**settings).prune_threshold is not None
 
 
 def test_the_full_study_has_at_least_five_tasks_and_the_five_shares():
