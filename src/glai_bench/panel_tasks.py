@@ -54,8 +54,10 @@ class PanelBudget:
 PANEL_FULL = PanelBudget(None, 5, (0, 1, 2), 20, 5_000, None, 10_000, 20_000, 10_000)
 PANEL_SMALL = dataclasses.replace(PANEL_FULL, small_only=True)
 PANEL_STUDY = dataclasses.replace(PANEL_FULL, seeds=(0,), folds=3, split_limit=1)
-"""The defaults' studies (every alternative of every constant): one split per task, so
-that the nine alternatives of the four studies train in about an hour on 2 CPU cores."""
+"""The defaults' studies (every alternative of every constant): one split per task (the
+first fold or seed), so that the nine alternatives of the four studies train in about 10
+minutes per half on 2 CPU cores; a small task's single fold is a noisy judge, which the
+studies' reports say."""
 PANEL_QUICK = PanelBudget(
     120,
     2,
