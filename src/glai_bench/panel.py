@@ -33,6 +33,7 @@ from glai_bench.panel_halves import (
     selected_tasks,
 )
 from glai_bench.panel_models import (
+    CONTROL,
     EQUAL_PARAMETERS,
     GLAI_DEFAULTS,
     SKLEARN_MLP,
@@ -108,9 +109,10 @@ def warm_up(task: PanelTask, budget: PanelBudget) -> None:
 
 
 def summarize_task(spec: TaskSpec, task: PanelTask, results: Sequence[Fitted], inputs: int) -> dict:
-    """The task's description, :func:`summarize_models` and :func:`verdict`."""
+    """The task's description, :func:`summarize_models` and :func:`verdict`, of GLAI and,
+    where it was trained, of the control (``control_verdict``)."""
     models = summarize_models(results)
-    return {
+    summary = {
         "task": task.name,
         "source": task.source,
         "kind": task.kind,
@@ -122,6 +124,9 @@ def summarize_task(spec: TaskSpec, task: PanelTask, results: Sequence[Fitted], i
         "models": models,
         "verdict": verdict(task.kind, models),
     }
+    if CONTROL in models:
+        summary["control_verdict"] = verdict(task.kind, models, CONTROL)
+    return summary
 
 
 def summarize_models(results: Sequence[Fitted]) -> dict[str, dict]:
@@ -162,10 +167,11 @@ def _time_to_reference(runs: Sequence[Fitted], reference: dict) -> dict:
     return {"time_to_reference": times, "speedup": geometric, "reached": len(reached)}
 
 
-def verdict(kind: str, models: dict) -> dict:
-    """GLAI against the better of scikit-learn's MLP and the equal-parameter MLP: the
-    metric's floor, and on a binary task the ROC AUC's too."""
-    glai, reference = models[GLAI_DEFAULTS], models[EQUAL_PARAMETERS]
+def verdict(kind: str, models: dict, judged: str = GLAI_DEFAULTS) -> dict:
+    """The model ``judged`` (GLAI, or the control) against the better of scikit-learn's MLP
+    and the equal-parameter MLP: the metric's floor, and on a binary task the ROC AUC's
+    too; its fit time and speedup against that MLP's."""
+    glai, reference = models[judged], models[EQUAL_PARAMETERS]
     sklearn_mlp = models[SKLEARN_MLP]
     gap = glai["test_mean"] - max(sklearn_mlp["test_mean"], reference["test_mean"])
     figures = {
@@ -220,15 +226,21 @@ def panel_result(name: str, summaries: Sequence[dict]) -> dict:
     """The report of the tasks summarised so far: the split, each half's summary, every
     task's summary, and the markdown of it all."""
     halves = {
-        half: half_summary([s for s in summaries if s["half"] == half])
+        half: half_summary([s["verdict"] for s in summaries if s["half"] == half])
         for half in HALVES
         if any(s["half"] == half for s in summaries)
+    }
+    control = {
+        half: half_summary([s["control_verdict"] for s in summaries if s["half"] == half])
+        for half in halves
+        if all("control_verdict" in s for s in summaries)
     }
     result = {
         "setting": name,
         "environment": environment(),
         "split": {"rule": RULE, "halves": HALF_OF},
         "halves": halves,
+        "control_halves": control,
         "tasks": list(summaries),
     }
     result["table"] = markdown(result)

@@ -66,8 +66,9 @@ def selected_tasks(budget: PanelBudget) -> list[TaskSpec]:
     ]
 
 
-def half_summary(summaries: Sequence[dict]) -> dict:
-    """The targets' figures over the task summaries of one half.
+def half_summary(verdicts: Sequence[dict]) -> dict:
+    """The targets' figures over the verdicts (:func:`glai_bench.panel.verdict`) of one
+    half's tasks.
 
     Returns:
         ``tasks``; ``floor_met`` (tasks where GLAI meets the accuracy floor, and the AUC
@@ -78,7 +79,6 @@ def half_summary(summaries: Sequence[dict]) -> dict:
         the speedup to that MLP's best validation value, over the tasks where GLAI reached
         it; ``None`` if none) and ``never`` (tasks where it did not).
     """
-    verdicts = [s["verdict"] for s in summaries]
     slow = [v for v in verdicts if v["reference_seconds"] >= SLOW_FIT]
     reached = [v["speedup"] for v in slow if v["speedup"]]
     return {

@@ -15,7 +15,8 @@ from glai_bench.panel_tasks import TASKS
 def markdown(result: dict) -> str:
     """The report of :func:`glai_bench.panel.panel_result`'s ``result``."""
     summaries = result["tasks"]
-    lines = [*_halves_table(result["halves"]), "", *_split_table(result["split"]["halves"])]
+    halves = _halves_table(result["halves"], result.get("control_halves", {}))
+    lines = [*halves, "", *_split_table(result["split"]["halves"])]
     for half in HALVES:
         mine = [s for s in summaries if s["half"] == half]
         if mine:
@@ -45,22 +46,31 @@ def verdict_line(kind: str, figures: dict) -> str:
     )
 
 
-def _halves_table(halves: dict) -> list[str]:
+def _halves_table(halves: dict, control: dict) -> list[str]:
+    """Each half's figures for GLAI and, where it was trained, for the control."""
     lines = [
-        "| half | tasks | floor met | GLAI's fit no longer than the MLP's | GLAI / MLP time "
+        "| half | model | tasks | floor met | fit no longer than the MLP's | time / MLP's "
         "(geometric mean) | speedup to MLP's best val (geometric mean over tasks where its "
         f"fit takes ≥ {SLOW_FIT:g} s) |",
-        "|---|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
     for half, summary in halves.items():
-        speedup = _times(summary["speedup"]) if summary["speedup"] else "none reached"
-        never = f", never on {summary['never']}" if summary["never"] else ""
-        slow = f"{summary['slow_tasks']} task{'' if summary['slow_tasks'] == 1 else 's'}"
-        lines.append(
-            f"| {half} | {summary['tasks']} | {summary['floor_met']} | {summary['fit_no_longer']} "
-            f"| {summary['time_ratio']:.2f} | {speedup} over {slow}{never} |"
-        )
+        rows = [("GLAI (defaults)", summary)]
+        if half in control:
+            rows.append(("control (equal-width MLP, GLAI's two phases)", control[half]))
+        for model, figures in rows:
+            lines.append(f"| {half} | {model} | " + _half_cells(figures))
     return lines
+
+
+def _half_cells(summary: dict) -> str:
+    speedup = _times(summary["speedup"]) if summary["speedup"] else "none reached"
+    never = f", never on {summary['never']}" if summary["never"] else ""
+    slow = f"{summary['slow_tasks']} task{'' if summary['slow_tasks'] == 1 else 's'}"
+    return (
+        f"{summary['tasks']} | {summary['floor_met']} | {summary['fit_no_longer']} "
+        f"| {summary['time_ratio']:.2f} | {speedup} over {slow}{never} |"
+    )
 
 
 def _split_table(halves: dict[str, str]) -> list[str]:

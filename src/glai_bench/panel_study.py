@@ -159,7 +159,7 @@ def study_result(name: str, summaries: dict[str, dict[str, list[dict]]]) -> dict
 
 def _figures(tasks: Sequence[dict]) -> dict:
     """A half's summary (:func:`half_summary`) and the mean gap to the best MLP."""
-    figures = half_summary(tasks) if tasks else {"tasks": 0}
+    figures = half_summary([task["verdict"] for task in tasks]) if tasks else {"tasks": 0}
     gaps = [task["verdict"]["gap_to_best_mlp"] for task in tasks]
     figures["mean_gap"] = sum(gaps) / len(gaps) if gaps else 0.0
     return figures

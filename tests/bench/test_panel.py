@@ -7,9 +7,9 @@ import pytest
 
 from glai_bench.bench_features import cache_dir
 from glai_bench.fashion_mnist import fashion_mnist_available
-from glai_bench.panel import panel_result, report_name, run_panel
+from glai_bench.panel import panel_result, report_name, run_panel, verdict
 from glai_bench.panel_halves import CHECKING, HALF_OF, HALVES
-from glai_bench.panel_models import KERNEL, LINEAR, SKLEARN_MLP, TORCH_MODELS
+from glai_bench.panel_models import CONTROL, KERNEL, LINEAR, SKLEARN_MLP, TORCH_MODELS
 from glai_bench.panel_tasks import BINARY, PANEL_QUICK, TASKS
 
 pytestmark = pytest.mark.skipif(
@@ -73,7 +73,7 @@ def test_binary_tasks_are_scored_by_roc_auc_too(panel):
 def test_the_report_has_the_halves_the_split_the_verdicts_and_one_table_per_task(panel):
     result, out = panel
     text = (out / "panel.md").read_text()
-    assert "| half | tasks | floor met | GLAI's fit no longer than the MLP's |" in text
+    assert "| half | model | tasks | floor met | fit no longer than the MLP's |" in text
     for spec in TASKS:
         assert f"| {spec.name} | {HALF_OF[spec.name]} | {spec.family} |" in text
     for half in HALVES:
@@ -89,6 +89,30 @@ def test_the_report_has_the_halves_the_split_the_verdicts_and_one_table_per_task
         summary = written["halves"][half]
         assert summary["tasks"] == sum(t["half"] == half for t in written["tasks"])
         assert 0 <= summary["floor_met"] <= summary["tasks"]
+        control = written["control_halves"][half]
+        assert control["tasks"] == summary["tasks"]
+        assert control["floor_met"] == sum(
+            t["control_verdict"]["floor_met"] for t in written["tasks"] if t["half"] == half
+        )
+        assert f"| {half} | control (equal-width MLP, GLAI's two phases) | " in text
+
+
+def test_the_control_is_judged_as_glai_is():
+    models = {
+        "GLAI (defaults)": {"test_mean": 0.90, "seconds": 1.0, "speedup": 2.0},
+        "MLP, equal width, GLAI's two phases (control)": {
+            "test_mean": 0.80,
+            "seconds": 4.0,
+            "speedup": None,
+        },
+        "MLP, equal parameters": {"test_mean": 0.85, "seconds": 2.0},
+        "scikit-learn MLP (defaults)": {"test_mean": 0.88, "seconds": 0.5},
+    }
+    control = verdict("classification", models, CONTROL)
+    assert control["gap_to_best_mlp"] == pytest.approx(-0.08)
+    assert not control["floor_met"]
+    assert control["time_ratio"] == pytest.approx(2.0)
+    assert verdict("classification", models)["floor_met"]
 
 
 def test_a_report_of_one_half_summarises_it_and_still_prints_the_whole_split(panel):

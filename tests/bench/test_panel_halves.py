@@ -103,12 +103,10 @@ def test_an_unknown_half_is_refused():
 
 def verdict(floor_met, time_ratio, reference_seconds, speedup):
     return {
-        "verdict": {
-            "floor_met": floor_met,
-            "time_ratio": time_ratio,
-            "reference_seconds": reference_seconds,
-            "speedup": speedup,
-        }
+        "floor_met": floor_met,
+        "time_ratio": time_ratio,
+        "reference_seconds": reference_seconds,
+        "speedup": speedup,
     }
 
 
