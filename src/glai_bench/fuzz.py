@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import glai
-from glai.training.config import OPTIMIZERS, OUTPUT_STARTS, SCHEDULES, SOLVERS
+from glai.nn.monitor import MEASURES
+from glai.training.config import OPTIMIZERS, OUTPUT_STARTS, PRUNE_SCORES, SCHEDULES, SOLVERS
 from glai.training.quantitative import STRATEGIES
 from glai_bench.protocol import environment, write_report
 
@@ -60,7 +61,16 @@ SETTINGS: dict[str, st.SearchStrategy] = {
     "probe_size": _setting(st.integers(1, 64)),
     "min_structural_steps": _setting(st.integers(1, 50)),
     "switch_on_plateau": _setting(st.booleans()),
+    "measure": _setting(st.sampled_from(MEASURES)),
+    "prune_threshold": _setting(st.one_of(st.none(), st.floats(0.01, 0.99))),
+    "prune_patience": _setting(st.integers(1, 3)),
+    "prune_by": _setting(st.sampled_from(PRUNE_SCORES)),
 }
+"""Every flat setting of ``glai.fit`` but those that only place or report the run
+(:data:`NOT_DRAWN`)."""
+
+NOT_DRAWN = ("device", "progress", "seed", "switch")
+"""``seed`` is fixed so that a case replays; ``switch`` is drawn field by field."""
 
 
 @st.composite

@@ -1,10 +1,13 @@
 """glai bench faults and fuzz in quick mode: kills resume bit-identically, and random
 settings or malformed data never crash without a clear message."""
 
+import dataclasses
+
 import pytest
 
+import glai
 from glai_bench.faults import FAULTS_QUICK, run_faults
-from glai_bench.fuzz import outcome, run_fuzz
+from glai_bench.fuzz import NOT_DRAWN, SETTINGS, outcome, run_fuzz
 
 
 @pytest.mark.slow
@@ -29,3 +32,9 @@ def test_the_fuzz_counts_an_unclear_error_as_a_crash(monkeypatch):
 
     monkeypatch.setattr(glai, "fit", broken)
     assert outcome("mlp", None, {})[0] == "crash"
+
+
+def test_the_fuzz_draws_every_setting_of_fit():
+    flat = {f.name for f in dataclasses.fields(glai.FitConfig)}
+    flat |= {f.name for f in dataclasses.fields(glai.SwitchRule)}
+    assert flat - set(NOT_DRAWN) == set(SETTINGS)
