@@ -2,8 +2,6 @@
 
 import copy
 import logging
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from glai.nn.pruning import unit_scores
 from glai.training import FitConfig, History, UnitRemoval
 from glai.training.adaptive_pruning import AdaptivePruning
 from glai.training.checkpoint import read_checkpoint
+from kill_and_resume import reference_runs, run_script
 from problems import head_on_a_stem, small_problem, switched_off
 
 # The decision and the removal
@@ -265,26 +264,13 @@ glai.save(model, out, info={"losses": history.column("train_loss"), "removals": 
 
 
 def train(tmp_path, name, quantitative, solver, directory="", kill_at=0):
-    out = tmp_path / f"{name}.safetensors"
-    arguments = [str(out), str(directory), str(kill_at), quantitative, solver]
-    result = subprocess.run([sys.executable, "-c", SCRIPT, *arguments], capture_output=True)
-    return result.returncode, out
+    return run_script(SCRIPT, tmp_path, name, quantitative, solver, directory, kill_at)
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    """The weights, losses and removals of an uninterrupted run, per mode and solver."""
-    runs = {}
-
-    def reference(quantitative, solver):
-        if (quantitative, solver) not in runs:
-            tmp = tmp_path_factory.mktemp("reference")
-            code, out = train(tmp, "reference", quantitative, solver)
-            assert code == 0
-            runs[quantitative, solver] = glai.load(out).state_dict(), glai.read_info(out)["info"]
-        return runs[quantitative, solver]
-
-    return reference
+    """The weights and info of an uninterrupted run, per quantitative mode and solver."""
+    return reference_runs(tmp_path_factory, SCRIPT)
 
 
 @pytest.mark.slow

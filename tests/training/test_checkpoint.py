@@ -1,13 +1,11 @@
 """Checkpoints: a run killed mid-epoch resumes to the same weights; bad files are named."""
 
-import subprocess
-import sys
-
 import pytest
 import torch
 
 import glai
 from glai.training.checkpoint import checkpoint_path, read_checkpoint
+from kill_and_resume import reference_runs, run_script
 
 SCRIPT = """
 import os, signal, sys, torch, glai
@@ -32,31 +30,13 @@ glai.save(model, out, info={"losses": history.column("train_loss")})
 
 
 def train(tmp_path, name, quantitative, solver, directory="", kill_at=0):
-    out = tmp_path / f"{name}.safetensors"
-    arguments = [str(out), str(directory), str(kill_at), quantitative, solver]
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *arguments],
-        capture_output=True,
-        text=True,
-    )
-    return result.returncode, out
+    return run_script(SCRIPT, tmp_path, name, quantitative, solver, directory, kill_at)
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    """The weights of an uninterrupted run, per quantitative mode and solver."""
-    weights = {}
-
-    def reference(quantitative, solver):
-        if (quantitative, solver) not in weights:
-            tmp = tmp_path_factory.mktemp("reference")
-            code, out = train(tmp, "reference", quantitative, solver)
-            assert code == 0
-            losses = glai.read_info(out)["info"]["losses"]
-            weights[quantitative, solver] = glai.load(out).state_dict(), losses
-        return weights[quantitative, solver]
-
-    return reference
+    """The weights and info of an uninterrupted run, per quantitative mode and solver."""
+    return reference_runs(tmp_path_factory, SCRIPT)
 
 
 @pytest.mark.slow
@@ -83,8 +63,10 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(
     code, out = train(tmp_path, "resumed", quantitative, solver, directory)
     assert code == 0
     resumed = glai.load(out).state_dict()
-    weights, losses = uninterrupted(quantitative, solver)
-    assert glai.read_info(out)["info"]["losses"] == losses  # the whole run, not only the best
+    weights, info = uninterrupted(quantitative, solver)
+    assert (
+        glai.read_info(out)["info"]["losses"] == info["losses"]
+    )  # the whole run, not only the best
     assert all(torch.equal(resumed[k], v) for k, v in weights.items())
 
 
