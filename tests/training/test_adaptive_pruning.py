@@ -14,7 +14,7 @@ from glai.nn.pruning import unit_scores
 from glai.training import FitConfig, History, UnitRemoval
 from glai.training.adaptive_pruning import AdaptivePruning
 from glai.training.checkpoint import read_checkpoint
-from kill_and_resume import reference_runs, run_script
+from kill_and_resume import trainer_of, uninterrupted_fixture
 from problems import head_on_a_stem, small_problem, switched_off
 
 # The decision and the removal
@@ -263,14 +263,8 @@ glai.save(model, out, info={"losses": history.column("train_loss"), "removals": 
 """
 
 
-def train(tmp_path, name, quantitative, solver, directory="", kill_at=0):
-    return run_script(SCRIPT, tmp_path, name, quantitative, solver, directory, kill_at)
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    """The weights and info of an uninterrupted run, per quantitative mode and solver."""
-    return reference_runs(tmp_path_factory, SCRIPT)
+train = trainer_of(SCRIPT)
+uninterrupted = uninterrupted_fixture(SCRIPT)
 
 
 @pytest.mark.slow

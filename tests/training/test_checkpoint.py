@@ -5,7 +5,7 @@ import torch
 
 import glai
 from glai.training.checkpoint import checkpoint_path, read_checkpoint
-from kill_and_resume import reference_runs, run_script
+from kill_and_resume import trainer_of, uninterrupted_fixture
 
 SCRIPT = """
 import os, signal, sys, torch, glai
@@ -29,14 +29,8 @@ glai.save(model, out, info={"losses": history.column("train_loss")})
 """
 
 
-def train(tmp_path, name, quantitative, solver, directory="", kill_at=0):
-    return run_script(SCRIPT, tmp_path, name, quantitative, solver, directory, kill_at)
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    """The weights and info of an uninterrupted run, per quantitative mode and solver."""
-    return reference_runs(tmp_path_factory, SCRIPT)
+train = trainer_of(SCRIPT)
+uninterrupted = uninterrupted_fixture(SCRIPT)
 
 
 @pytest.mark.slow
