@@ -33,7 +33,8 @@ x = torch.randn(samples, 32, generator=generator)
 y = (x[:, :4].sum(1) + 0.3 * x[:, 4:8].pow(2).sum(1) > 1).long()
 torch.manual_seed(0)
 model = glai.GLAI(32, [64, 32], 2)
-print("ready", flush=True)
+sys.stdout.write("ready\\n")
+sys.stdout.flush()
 history = glai.fit(model, (x, y), epochs=24, seed=0, early_stopping=None,
                    monitor=glai.StructureMonitor.after(8), quantitative=quantitative,
                    solver=solver, checkpoint_dir=directory, resume=True)

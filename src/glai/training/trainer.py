@@ -58,32 +58,19 @@ def fit(
 ) -> History:
     """Train a GLAI in two phases (or any model in one), with early stopping on validation.
 
-    For a :class:`glai.GLAI` that is not yet frozen: the **structural phase** trains it as
-    a ReLU MLP at ``structural_lr`` (constant) while ``monitor`` measures how much its
-    activation patterns change; when the switch rule fires, the structure is frozen, the
-    masks of fixed inputs are cached once, and the **quantitative phase** trains only the
-    paths (as ``quantitative`` says) with the ``solver``: full-batch L-BFGS on small
-    tensor data, else ``optimizer`` at ``lr`` with ``schedule``. ``epochs`` bounds both
-    phases together. The weights of the best validation epoch (by ``early_stopping_on``,
-    from the switch on) are restored at the end.
+    For an unfrozen :class:`glai.GLAI`: the **structural phase** trains it as a ReLU MLP at
+    ``structural_lr`` while ``monitor`` measures how its activation patterns change; when
+    the switch rule fires, the structure is frozen, fixed inputs' masks are cached, and the
+    **quantitative phase** trains the paths with the ``solver`` (full-batch L-BFGS on small
+    tensor data, else ``optimizer`` at ``lr`` with ``schedule``). ``epochs`` bounds both
+    phases together; the best validation epoch's weights are restored at the end. Each
+    phase is planned once (:class:`glai.training.plan.PhasePlan`, in ``history.plans``);
+    a setting the plan does not use is warned about. Submodules keep their train/eval
+    mode. ``prune_threshold`` (off by default) removes weak hidden units of a GLAI during
+    its quantitative phase (:mod:`glai.training.adaptive_pruning`).
 
-    Each phase is planned once before the run starts (:class:`glai.training.plan.PhasePlan`:
-    solver, rate, schedule, output start, and why); ``history.plans`` keeps the plans,
-    and a setting the plan does not use (``lr`` under L-BFGS, say) is reported with a
-    warning. Every submodule's train/eval mode is left as it was found: training puts in
-    train mode only the modules the user had in train mode (a frozen backbone in eval
-    mode stays there, its BatchNorm statistics untouched).
-
-    With ``prune_threshold`` (adaptive pruning, off by default), the quantitative phase of
-    a :class:`glai.GLAI` also removes, in place, the hidden units whose score
-    (``prune_by``) stays below that share of their layer's largest for
-    ``prune_patience`` epochs, so the model ends smaller (``history.removals`` says what
-    went when; see :mod:`glai.training.adaptive_pruning`).
-
-    Any other model (e.g. :class:`glai.MLP`) trains in one phase at ``lr`` with
-    ``schedule``, or, when a ``monitor`` is given, in the same two phases as GLAI (the
-    same solver after the switch) with nothing frozen: the control of the schedule and
-    solver.
+    Any other model trains in one phase at ``lr`` with ``schedule``, or with a ``monitor``
+    in GLAI's two phases with nothing frozen (the control of schedule and solver).
 
     Args:
         model: the network, trained in place.
@@ -100,19 +87,16 @@ def fit(
             for an unfrozen GLAI. Its probe, if it has none, is ``probe_size`` training
             inputs drawn with ``seed``; its ``checks_`` record every structural epoch.
         callbacks: :class:`glai.Callback` objects called during training.
-        checkpoint_dir: write a checkpoint there after every epoch (atomically; the
-            directory is created when first needed), with the model, solver, monitor,
-            phase, random states (CPU and CUDA), history, best weights and early-stopping
-            count; the mask caches are kept there too, each with the fingerprint of the
-            structure and data it was computed from, and used only for those.
+        checkpoint_dir: write a checkpoint there after every epoch (atomically; created
+            when first needed): every stateful piece of the run, and the mask caches, each
+            with the fingerprint of the structure and data it was computed from.
         resume: continue from the checkpoint in ``checkpoint_dir`` if there is one; the
             result is the same as an uninterrupted run (give the model as it was when the
             run began: units that adaptive pruning removed are removed again, then the
             state is loaded). A damaged checkpoint, or one written by a different run
             (other model, data or settings), raises ``ValueError`` instead of restarting.
-            Without ``resume``, a ``checkpoint_dir`` that holds an earlier run's checkpoint
-            or mask caches is refused (``FileExistsError``): nothing of another run is ever
-            mixed in.
+            Without ``resume``, a directory holding an earlier run's files is refused
+            (``FileExistsError``).
         **overrides: fields of :class:`~glai.training.FitConfig` (``epochs``, ``lr``,
             ``quantitative``, ``seed``, ...; the switch rule's ``threshold``,
             ``patience``, ... flat), applied on top of ``config``.
