@@ -78,3 +78,37 @@ def test_an_estimator_without_sklearn_is_an_import_error_naming_it(without_sklea
     assert error is not None, "glai.GLAIClassifier raised nothing without scikit-learn"
     assert error["import_error"], error
     assert "scikit-learn" in error["message"]
+
+
+LAYERS = ["guards", "nn", "io", "training", "few_shot", "sklearn", "cli"]
+"""The package's layers in the README's order: each imports only those before it."""
+
+
+def glai_imports(path) -> set[str]:
+    """The ``glai`` modules a source file imports (top level or inside functions)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return {name for name in names if name == "glai" or name.startswith("glai.")}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_each_layer_imports_only_the_layers_before_it(layer):
+    from pathlib import Path
+
+    import glai
+
+    package = Path(glai.__file__).parent
+    files = [package / f"{layer}.py"] if (package / f"{layer}.py").exists() else []
+    files += sorted((package / layer).rglob("*.py"))
+    assert files
+    allowed = {f"glai.{name}" for name in LAYERS[: LAYERS.index(layer) + 1]}
+    for path in files:
+        for name in glai_imports(path):
+            top = ".".join(name.split(".")[:2])
+            assert top in allowed, f"{path.relative_to(package)} imports {name}"

@@ -70,4 +70,27 @@ def test_the_readme_shows_each_way_to_use_glai_in_ones_own_code():
 def test_own_code_example(code, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
-    assert capsys.readouterr().out.strip()  # every example prints what it shows
+    output = capsys.readouterr().out
+    assert output.strip()  # every example prints what it shows
+    for shown in shown_outputs(code):
+        assert shown in output
+
+
+def shown_outputs(code: str) -> list[str]:
+    """What the comments of an example's top-level ``print`` lines say it prints: those
+    holding a figure, up to an explanation (after ``: `` or `` from ``)."""
+    shown = []
+    for line in code.splitlines():
+        if line.startswith("print(") and "  # " in line:
+            comment = line.split("  # ", 1)[1].split(": ")[0].split(" from ")[0]
+            if re.search(r"\d|True|False", comment):
+                shown.append(comment)
+    return shown
+
+
+def test_the_shown_outputs_are_read_from_the_comments():
+    example = 'print(x)  # 0.64 from the start\nprint(y)  # torch.Size([15, 5]): per query\n'
+    assert shown_outputs(example + "print(z)  # a description\n") == [
+        "0.64",
+        "torch.Size([15, 5])",
+    ]

@@ -41,6 +41,7 @@ def test_fit_predict_inspect_round_trip(table, tmp_path, capsys):
     assert "hidden features: [16]" in text
     assert "path norms, layer 0" in text
     assert "structural phase:" in text and "quantitative phase:" in text
+    assert "  because auto: " in text and "tensor samples, at most" in text  # why L-BFGS
 
 
 def test_npz_regression_to_stdout(tmp_path, capsys):

@@ -128,3 +128,7 @@ def test_built_on_the_meta_device_then_reset_it_is_the_mlp_built_directly(norm, 
     model.reset_parameters()
     assert all(torch.equal(t, direct.state_dict()[name]) for name, t in model.state_dict().items())
     assert torch.equal(model(inputs), direct(inputs))
+
+
+def test_the_repr_names_the_widths():
+    assert MLP(4, [8, 6], 3).extra_repr() == "in_features=4, hidden_features=[8, 6], out_features=3"

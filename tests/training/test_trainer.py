@@ -380,6 +380,15 @@ def test_progress_bar_is_optional(capsys):
     assert "glai.fit" in capsys.readouterr().err
 
 
+def test_the_progress_line_shows_each_phase_plan(capsys):
+    rule = SwitchRule(max_structural_epochs=1, min_structural_steps=1)
+    problem = small_problem()
+    fit(GLAI(6, 8, 3), problem, epochs=3, seed=0, progress=True, switch=rule)
+    bar = capsys.readouterr().err
+    assert "plan=adam 1e-03 constant" in bar  # the structural phase
+    assert "plan=lbfgs" in bar  # the quantitative phase on small tensor data
+
+
 def test_default_lr_is_a_tenth_after_a_structural_phase():
     history = fit(
         GLAI(6, 8, 3),

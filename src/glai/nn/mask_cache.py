@@ -74,7 +74,7 @@ class MaskCache(Dataset):
         sample_shape: the leading shape of one sample's masks, ``()`` for inputs
             (n, in_features), ``(views,)`` for inputs (n, views, in_features).
         fingerprint: what the masks were computed from (see
-            :func:`glai.nn.fingerprint.fingerprint`: the structure and the inputs), or
+            :func:`glai.io.fingerprint.fingerprint`: the structure and the inputs), or
             ``None`` when not recorded; a cache is reused only for the same fingerprint.
     """
 

@@ -58,7 +58,8 @@ class FitConfig:
             that every epoch has at least 10 optimiser steps.
         lr: learning rate of the final phase; ``None`` takes ``structural_lr / 10`` after
             a structural phase or for a frozen GLAI (the paths start from a trained
-            network), and ``structural_lr`` for single-phase training.
+            network), and ``structural_lr`` for single-phase training or with
+            ``schedule="plateau"`` (which divides it by 10 on a validation plateau).
         structural_lr: learning rate of the structural phase (constant).
         schedule: final-phase schedule: ``"cosine"`` (to 0 over the epochs left of the
             budget when the phase starts), ``"plateau"`` (divided by 10 whenever the
@@ -140,7 +141,8 @@ class FitConfig:
     lr: float | None = field(
         default=None,
         metadata=_about(
-            "final-phase learning rate (default: structural / 10 after a structural phase)"
+            "final-phase learning rate (default: structural / 10 after a structural "
+            "phase; structural with schedule plateau)"
         ),
     )
     structural_lr: float = field(default=1e-3, metadata=_about("structural-phase learning rate"))

@@ -172,8 +172,9 @@ class History:
         return self.direction.reaches(value, target)
 
     def phases(self) -> list[dict]:
-        """Per phase that ran: its name, epochs, solver and plan line, e.g.
-        ``{"phase": "quantitative", "epochs": 12, "solver": "lbfgs", "plan": "..."}``."""
+        """Per phase that ran: its name, epochs, solver, plan line and the reason for each
+        choice, e.g. ``{"phase": "quantitative", "epochs": 12, "solver": "lbfgs",
+        "plan": "...", "reasons": [...]}``."""
         counts = Counter(Phase(record.phase).value for record in self.records)
         summary = []
         for plan in self.plans:
@@ -185,6 +186,7 @@ class History:
                         "epochs": counts[plan["phase"]],
                         "solver": plan["solver"],
                         "plan": line,
+                        "reasons": list(plan["reasons"]),
                     }
                 )
         return summary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 
@@ -33,5 +35,17 @@ class RandomStates:
         self.seed = state["seed"]
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch"])
-        if state["cuda"] is not None:
-            torch.cuda.set_rng_state_all(state["cuda"])
+        cuda = state["cuda"]
+        if cuda is None:
+            return
+        devices = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if devices != len(cuda):
+            warnings.warn(
+                f"the checkpoint holds the random states of {len(cuda)} CUDA device(s) and "
+                f"this machine has {devices}: they are not restored, so randomness on the "
+                "GPU (dropout) will differ from the uninterrupted run's; resume on the "
+                "same devices for the same run",
+                stacklevel=2,
+            )
+            return
+        torch.cuda.set_rng_state_all(cuda)

@@ -27,6 +27,15 @@ def test_forward_on_projected_inputs_equals_the_folded_model(hidden, bias, input
     assert torch.allclose(model(inputs, masks=masks), moved, atol=1e-5)
 
 
+def test_inputs_left_on_another_device_are_projected_a_part_at_a_time(inputs):
+    model = GLAI(5, 7, 3).freeze_structure()
+    paths = RowSpacePaths(model)
+    assert torch.allclose(paths.project(inputs, rows=3), inputs @ paths.basis.T)
+    paths.to("meta")  # the model on a device, the inputs (too large to copy) on the CPU
+    projected = paths.project(inputs, rows=3)
+    assert projected.device.type == "meta" and projected.shape == (len(inputs), 7)
+
+
 def test_needs_a_frozen_glai():
     with pytest.raises(ValueError, match="frozen"):
         RowSpacePaths(GLAI(5, 7, 3))

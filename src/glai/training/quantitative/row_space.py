@@ -52,9 +52,12 @@ class RowSpacePaths(nn.Module):
         self.rest = nn.ModuleList(model.paths[1:])
 
     @torch.no_grad()
-    def project(self, x: torch.Tensor) -> torch.Tensor:
-        """The cached input of the phase: ``x B^T``, (n, width_1) for ``x`` (n, in)."""
-        return x @ self.basis.T
+    def project(self, x: torch.Tensor, rows: int = 4096) -> torch.Tensor:
+        """The cached input of the phase: ``x B^T``, (n, width_1) for ``x`` (n, in), on
+        the basis's device. ``x`` may be elsewhere (inputs too large to copy to the device
+        stay where they are): it is moved and multiplied ``rows`` samples at a time."""
+        device = self.basis.device
+        return torch.cat([part.to(device) @ self.basis.T for part in x.split(rows)])
 
     def forward(self, projected: torch.Tensor, masks: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The model's output for the inputs whose :meth:`project` is ``projected``."""
