@@ -89,7 +89,7 @@ def shown_outputs(code: str) -> list[str]:
 
 
 def test_the_shown_outputs_are_read_from_the_comments():
-    example = 'print(x)  # 0.64 from the start\nprint(y)  # torch.Size([15, 5]): per query\n'
+    example = "print(x)  # 0.64 from the start\nprint(y)  # torch.Size([15, 5]): per query\n"
     assert shown_outputs(example + "print(z)  # a description\n") == [
         "0.64",
         "torch.Size([15, 5])",
