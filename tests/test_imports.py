@@ -1,13 +1,17 @@
-"""What ``import glai`` loads, and what the package offers when scikit-learn is missing.
+"""What ``import glai`` loads, what the package offers when scikit-learn is missing, and
+which of its layers import which.
 
-Each check runs in a fresh interpreter, so modules that other tests imported do not count.
+Each check of what is loaded runs in a fresh interpreter, so modules that other tests
+imported do not count; the layering is read from the sources.
 (That importing and drawing with ``glai_bench.plots`` leaves matplotlib's backend alone is
 checked in ``tests/bench/test_plots.py``.)
 """
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -80,35 +84,42 @@ def test_an_estimator_without_sklearn_is_an_import_error_naming_it(without_sklea
     assert "scikit-learn" in error["message"]
 
 
+SOURCE = Path(__file__).parents[1] / "src" / "glai"
 LAYERS = ["guards", "nn", "io", "training", "few_shot", "sklearn", "cli"]
-"""The package's layers in the README's order: each imports only those before it."""
+"""The package's layers in the README's order: each imports only those before it; the
+command line alone imports the harness (on demand)."""
 
 
-def glai_imports(path) -> set[str]:
-    """The ``glai`` modules a source file imports (top level or inside functions)."""
-    import ast
+def layer_of(path: Path) -> str:
+    return path.relative_to(SOURCE).parts[0].removesuffix(".py")
 
+
+def project_imports(path: Path) -> set[str]:
+    """The ``glai`` and ``glai_bench`` modules a source file imports (at any depth)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path.name}: a relative import"
             names.add(node.module)
-    return {name for name in names if name == "glai" or name.startswith("glai.")}
+    return {name for name in names if name.split(".")[0] in ("glai", "glai_bench")}
+
+
+def test_every_source_file_is_in_a_layer():
+    files = [path for path in SOURCE.rglob("*.py") if path != SOURCE / "__init__.py"]
+    assert files and {layer_of(path) for path in files} == set(LAYERS)
 
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_each_layer_imports_only_the_layers_before_it(layer):
-    from pathlib import Path
-
-    import glai
-
-    package = Path(glai.__file__).parent
-    files = [package / f"{layer}.py"] if (package / f"{layer}.py").exists() else []
-    files += sorted((package / layer).rglob("*.py"))
-    assert files
     allowed = {f"glai.{name}" for name in LAYERS[: LAYERS.index(layer) + 1]}
-    for path in files:
-        for name in glai_imports(path):
-            top = ".".join(name.split(".")[:2])
-            assert top in allowed, f"{path.relative_to(package)} imports {name}"
+    allowed |= {"glai_bench"} if layer == "cli" else set()
+    files = [path for path in SOURCE.rglob("*.py") if layer_of(path) == layer]
+    offenders = [
+        f"{path.relative_to(SOURCE)} imports {name}"
+        for path in files
+        for name in project_imports(path)
+        if ".".join(name.split(".")[:2]) not in allowed and name.split(".")[0] not in allowed
+    ]
+    assert files and offenders == []

@@ -72,8 +72,18 @@ def test_own_code_example(code, tmp_path, monkeypatch, capsys):
     exec(compile(code, "README.md", "exec"), {})
     output = capsys.readouterr().out
     assert output.strip()  # every example prints what it shows
-    for shown in shown_outputs(code):
-        assert shown in output
+    assert printed_as_shown(shown_outputs(code), output.splitlines())
+
+
+def printed_as_shown(shown: list[str], lines: list[str]) -> bool:
+    """Whether ``lines`` hold, in order, a line that is, starts with or ends with each of
+    ``shown`` (as whole words)."""
+    remaining = iter(lines)
+    return all(any(_shows(line, value) for line in remaining) for value in shown)
+
+
+def _shows(line: str, value: str) -> bool:
+    return line == value or line.startswith(value + " ") or line.endswith(" " + value)
 
 
 def shown_outputs(code: str) -> list[str]:
@@ -86,6 +96,12 @@ def shown_outputs(code: str) -> list[str]:
             if re.search(r"\d|True|False", comment):
                 shown.append(comment)
     return shown
+
+
+def test_a_shown_output_must_start_a_printed_line_in_order():
+    assert printed_as_shown(["4 True", "0.934", "0.1"], ["x", "4 True", "0.934 after", "a 0.1"])
+    assert not printed_as_shown(["4 True"], ["14 True"])
+    assert not printed_as_shown(["0.93", "4 True"], ["4 True", "0.934"])
 
 
 def test_the_shown_outputs_are_read_from_the_comments():

@@ -1,9 +1,13 @@
 """The random streams a checkpoint holds, CUDA's included (mocked: no GPU is needed)."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
+from glai import GLAI, fit
 from glai.training.random_states import RandomStates
+from problems import small_problem
 
 
 def test_a_restored_state_draws_what_the_saved_one_would_have():
@@ -38,10 +42,26 @@ def test_the_cuda_generators_are_saved_and_restored(two_gpus):
     assert restored == [cuda_states]
 
 
-def test_resuming_on_other_devices_warns_that_gpu_randomness_differs(two_gpus, monkeypatch):
+@pytest.mark.parametrize("visible", [0, 1, 3])
+def test_resuming_with_other_devices_warns_that_gpu_randomness_differs(
+    two_gpus, monkeypatch, visible
+):
     _, restored = two_gpus
     state = RandomStates(seed=0).state_dict()
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.warns(UserWarning, match="2 CUDA device.*this machine has 0"):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: visible > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: visible)
+    with pytest.warns(UserWarning, match=f"2 CUDA device.*{visible} are visible"):
         RandomStates(seed=1).load_state_dict(state)
     assert restored == []
+
+
+def test_the_warning_names_the_line_that_resumed(two_gpus, monkeypatch, tmp_path):
+    torch.manual_seed(0)
+    fit(GLAI(6, 8, 3), small_problem(), epochs=2, seed=0, checkpoint_dir=tmp_path)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="CUDA device") as caught:
+        fit(GLAI(6, 8, 3), small_problem(), epochs=2, seed=0, checkpoint_dir=tmp_path, resume=True)
+    assert {Path(w.filename).name for w in caught if "CUDA" in str(w.message)} == {
+        Path(__file__).name
+    }

@@ -20,8 +20,8 @@ def describe_model_file(path: str | os.PathLike) -> dict:
     inputs are scaled) and ``feature_names`` (if saved by
     :func:`glai.sklearn.save_estimator`), ``epochs``, ``switch_epoch``,
     ``best_epoch``, ``best_metric``, ``metric``, ``phases`` (per phase that ran: its
-    epochs, solver, plan and the reason for each choice, see
-    :meth:`glai.History.phases`), ``removals`` (what adaptive
+    epochs, solver, plan and the reason for each choice, see :meth:`glai.History.phases`),
+    ``removals`` (what adaptive
     pruning removed during training, see :class:`glai.training.history.UnitRemoval`),
     ``pruned`` (what ``glai prune`` removed, if it wrote the file) and ``path_norms``: per
     hidden layer the min, median and max (data-free) path norm and the share of units under
@@ -79,7 +79,7 @@ def format_description(description: dict) -> str:
         elif key == "phases" and value:
             for phase in value:
                 lines.append(f"{phase['phase']} phase: {phase['epochs']} epochs, {phase['plan']}")
-                lines += [f"  because {reason}" for reason in phase.get("reasons", ())]
+                lines += [f"  because {reason}" for reason in phase["reasons"]]
         elif key == "removals" and value is not None:
             for removal in value:
                 lines.append(

@@ -42,10 +42,10 @@ class RandomStates:
         if devices != len(cuda):
             warnings.warn(
                 f"the checkpoint holds the random states of {len(cuda)} CUDA device(s) and "
-                f"this machine has {devices}: they are not restored, so randomness on the "
-                "GPU (dropout) will differ from the uninterrupted run's; resume on the "
-                "same devices for the same run",
-                stacklevel=2,
+                f"{devices} are visible here: they are not restored, so randomness on the "
+                "GPU (dropout) will differ from the uninterrupted run's; resume with the "
+                "same devices visible for the same run",
+                stacklevel=6,  # the caller of glai.fit(..., resume=True)
             )
             return
         torch.cuda.set_rng_state_all(cuda)

@@ -27,13 +27,38 @@ def test_forward_on_projected_inputs_equals_the_folded_model(hidden, bias, input
     assert torch.allclose(model(inputs, masks=masks), moved, atol=1e-5)
 
 
-def test_inputs_left_on_another_device_are_projected_a_part_at_a_time(inputs):
-    model = GLAI(5, 7, 3).freeze_structure()
-    paths = RowSpacePaths(model)
-    assert torch.allclose(paths.project(inputs, rows=3), inputs @ paths.basis.T)
-    paths.to("meta")  # the model on a device, the inputs (too large to copy) on the CPU
+def test_inputs_left_on_another_device_are_projected_a_part_at_a_time(inputs, monkeypatch):
+    paths = RowSpacePaths(GLAI(5, 7, 3).freeze_structure())
+    whole = inputs @ paths.basis.T
+    assert torch.allclose(paths.project(inputs, rows=3), whole)
+    paths.basis = paths.basis.to("meta")  # the model on a device, the inputs on the CPU
+    moved, to = [], torch.Tensor.to
+
+    def recording_to(tensor, *args, **kwargs):
+        moved.append(len(tensor))
+        return to(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", recording_to)
     projected = paths.project(inputs, rows=3)
-    assert projected.device.type == "meta" and projected.shape == (len(inputs), 7)
+    assert projected.device.type == "meta" and projected.shape == whole.shape
+    assert max(moved) <= 3 and sum(moved) == len(inputs)  # moved 3 rows at a time
+
+
+def test_a_fit_whose_inputs_stay_off_the_device_trains_in_row_space(monkeypatch):
+    from glai.training import fit_data
+
+    monkeypatch.setattr(fit_data, "DEVICE_COPY_LIMIT", 0)  # every input stays where it is
+    train, val = small_problem(n=200, features=12), small_problem(n=50, features=12)
+    history = fit(
+        GLAI(12, 6, 3),
+        train,
+        val,
+        epochs=4,
+        seed=0,
+        quantitative="row_space",
+        monitor=StructureMonitor.after(2),
+    )
+    assert [record.phase for record in history][-1] == "quantitative"
 
 
 def test_needs_a_frozen_glai():

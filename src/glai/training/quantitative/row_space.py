@@ -23,6 +23,9 @@ from glai.nn.switching import unwrapped
 from glai.training.fit_data import FitData
 from glai.training.quantitative.base import QuantitativeStrategy
 
+PROJECTION_ROWS = 4096
+"""Samples that :meth:`RowSpacePaths.project` moves to the device at a time."""
+
 
 class RowSpacePaths(nn.Module):
     """The trainable part of a frozen GLAI's paths in row-space form.
@@ -52,12 +55,22 @@ class RowSpacePaths(nn.Module):
         self.rest = nn.ModuleList(model.paths[1:])
 
     @torch.no_grad()
-    def project(self, x: torch.Tensor, rows: int = 4096) -> torch.Tensor:
+    def project(self, x: torch.Tensor, rows: int = PROJECTION_ROWS) -> torch.Tensor:
         """The cached input of the phase: ``x B^T``, (n, width_1) for ``x`` (n, in), on
-        the basis's device. ``x`` may be elsewhere (inputs too large to copy to the device
-        stay where they are): it is moved and multiplied ``rows`` samples at a time."""
-        device = self.basis.device
-        return torch.cat([part.to(device) @ self.basis.T for part in x.split(rows)])
+        the basis's device.
+
+        Args:
+            x: the inputs, on the basis's device or elsewhere (inputs too large to copy
+                to the device stay where they are), then moved ``rows`` samples at a time.
+            rows: samples moved and multiplied at a time when ``x`` is elsewhere.
+        """
+        if x.device == self.basis.device:
+            return x @ self.basis.T
+        out = torch.empty(len(x), len(self.basis), device=self.basis.device, dtype=x.dtype)
+        for start in range(0, len(x), rows):
+            part = x[start : start + rows].to(self.basis.device)
+            torch.matmul(part, self.basis.T, out=out[start : start + rows])
+        return out
 
     def forward(self, projected: torch.Tensor, masks: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The model's output for the inputs whose :meth:`project` is ``projected``."""
@@ -107,7 +120,9 @@ class RowSpace(QuantitativeStrategy):
         if state is not None:
             self.paths.load_state_dict(state)
         projected = self.paths.project(self.train.inputs)  # every row: masks come from it
-        self.projected = FitData(projected, self.train.targets, rows=self.train.rows)
+        device, rows = projected.device, self.train.rows  # targets follow the products
+        rows = rows.to(device) if rows is not None else None
+        self.projected = FitData(projected, self.train.targets.to(device), rows=rows)
         super().prepare(directory, state)
 
     def first_products(self) -> torch.Tensor | None:
