@@ -152,12 +152,12 @@ def test_support_set_budget(make, two_phase, switches, steps):
     support, support_y, _, _ = episode(shots=2)
     history = fit_support_set(make(), support, support_y, steps, two_phase=two_phase, seed=0)
     assert all(record.val_metric is None for record in history)  # nothing held out
+    assert len(history) == steps  # one full-batch step per epoch, both phases together
+    assert {phase["solver"] for phase in history.phases()} == {"minibatch"}
     if switches:
         assert 1 <= history.switch_epoch <= steps // 2
-        assert len(history) <= steps
     else:
         assert history.switch_epoch is None
-        assert len(history) == steps
 
 
 def test_support_set_budget_trains_on_every_sample():

@@ -30,6 +30,7 @@ SUPPORT_HIDDEN = 128
 BUDGET_SETTINGS = (
     "epochs",
     "batch_size",
+    "solver",
     "early_stopping",
     "validation_fraction",
     "max_structural_epochs",
@@ -50,11 +51,12 @@ def fit_support_set(
 
     A support set holds a few samples per class, too few to hold some out for validation,
     so nothing is held out (``validation_fraction=0``: every support sample trains) and
-    nothing stops early: a single-phase model trains ``steps`` steps; a two-phase one
-    spends at most ``steps // 2`` in the structural phase (the default switch rule, capped
-    there; :attr:`History.switch_epoch` says when it switched) and ``steps - steps // 2``
-    in the quantitative phase, so it never trains longer. The model ends with its final
-    weights.
+    nothing stops early: every model trains ``steps`` full-batch optimiser steps, one per
+    epoch (``solver="minibatch"`` with the whole set as the batch, so a step is a step:
+    never an L-BFGS epoch of several iterations). A two-phase one spends at most
+    ``steps // 2`` in the structural phase (the default switch rule, capped there;
+    :attr:`History.switch_epoch` says when it switched) and the rest in the quantitative
+    phase. The model ends with its final weights.
 
     Args:
         model: the head, trained in place; its output size is the number of classes.
@@ -65,7 +67,7 @@ def fit_support_set(
             plain MLP, the schedule-only control); one with such blocks always does.
         **settings: other :class:`glai.FitConfig` fields (``structural_lr``, ``lr``,
             ``quantitative``, ``seed``, the switch rule's ``threshold``, ...); the
-            budget's (``epochs``, ``batch_size``, ``early_stopping``,
+            budget's (``epochs``, ``batch_size``, ``solver``, ``early_stopping``,
             ``validation_fraction``, ``max_structural_epochs``, ``min_structural_steps``) are
             this function's.
 
@@ -77,16 +79,16 @@ def fit_support_set(
     """
     _check_steps(steps)
     _check_settings(settings)
-    epochs, monitor = steps, None
+    monitor = None
     if two_phase or any(not block.frozen for block in glai_blocks(model).values()):
         half = steps // 2
         cap = {"max_structural_epochs": half, "min_structural_steps": half}
         rule = FitConfig().replace(**settings, **cap).switch
         monitor = StructureMonitor(rule=rule)
-        epochs = steps - half
     budget = {
-        "epochs": epochs,
+        "epochs": steps,  # both phases together
         "batch_size": len(support),
+        "solver": "minibatch",
         "early_stopping": None,
         "validation_fraction": 0,
     }
