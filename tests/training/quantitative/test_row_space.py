@@ -48,17 +48,24 @@ def test_a_fit_whose_inputs_stay_off_the_device_trains_in_row_space(monkeypatch)
     from glai.training import fit_data
 
     monkeypatch.setattr(fit_data, "DEVICE_COPY_LIMIT", 0)  # every input stays where it is
-    train, val = small_problem(n=200, features=12), small_problem(n=50, features=12)
-    history = fit(
-        GLAI(12, 6, 3),
+    history = fit_in_row_space(GLAI(12, 6, 3), samples=200, epochs=4)
+    assert [record.phase for record in history][-1] == "quantitative"
+
+
+def fit_in_row_space(model, samples, epochs, **settings):
+    """``fit`` on 12-feature data, switching after 2 epochs, in row space."""
+    train, val = small_problem(n=samples, features=12), small_problem(n=100, features=12)
+    monitor = StructureMonitor.after(2)
+    return fit(
+        model,
         train,
         val,
-        epochs=4,
+        epochs=epochs,
         seed=0,
         quantitative="row_space",
-        monitor=StructureMonitor.after(2),
+        monitor=monitor,
+        **settings,
     )
-    assert [record.phase for record in history][-1] == "quantitative"
 
 
 def test_needs_a_frozen_glai():
@@ -73,18 +80,8 @@ def first_weight_residual(weight, basis):
 
 
 def test_fit_trains_the_paths_within_the_first_layer_row_space():
-    train, val = small_problem(n=400, features=12), small_problem(n=100, features=12)
     model = GLAI(12, [6, 5], 3)
-    history = fit(
-        model,
-        train,
-        val,
-        epochs=8,
-        seed=0,
-        quantitative="row_space",
-        monitor=StructureMonitor.after(2),
-        early_stopping=None,
-    )
+    history = fit_in_row_space(model, samples=400, epochs=8, early_stopping=None)
     losses = history.column("train_loss")
     assert losses[-1] < losses[2]  # the quantitative phase learns
     basis = model.structure.linears[0].weight  # the paths' first layer at the switch
