@@ -28,6 +28,15 @@ def test_dict_round_trip():
     assert History.from_dict(h.to_dict()) == h
 
 
+def test_the_weights_handed_over_kept_as_best_round_trip():
+    h = history([0.5, 0.7])
+    h.best_epoch, h.start_metric = 0, 0.9
+    assert h.best_metric == 0.9
+    assert History.from_dict(h.to_dict()) == h
+    written_before = {key: value for key, value in h.to_dict().items() if key != "start_metric"}
+    assert History.from_dict(written_before).start_metric is None
+
+
 def test_column():
     assert history([0.5, 0.7]).column("seconds") == [1.0, 2.0]
 

@@ -121,6 +121,25 @@ def test_best_validation_weights_are_restored():
     assert accuracy(model, val) == pytest.approx(best)
 
 
+@pytest.mark.parametrize("frozen", [True, False], ids=["frozen-glai", "mlp"])
+def test_retraining_never_ends_worse_on_validation_than_it_began(frozen):
+    train, val = small_problem(), small_problem(100)
+    torch.manual_seed(0)
+    model = GLAI(6, 16, 3) if frozen else MLP(6, 16, 3)
+    fit(model, train, val, epochs=6, seed=0)
+    trained = {key: value.clone() for key, value in model.state_dict().items()}
+    start = accuracy(model, val)
+    # a rate that wrecks every epoch: the weights handed over are the best
+    history = fit(model, train, val, epochs=3, seed=0, lr=50.0, solver="minibatch")
+    assert history.best_epoch == 0 and history.best_metric == pytest.approx(start)
+    assert all(torch.equal(value, trained[key]) for key, value in model.state_dict().items())
+
+
+def test_a_model_trained_from_scratch_keeps_a_trained_epoch():
+    history = fit(MLP(6, 16, 3), small_problem(), small_problem(100), epochs=4, seed=0)
+    assert history.best_epoch >= 1 and history.start_metric is not None
+
+
 def test_by_default_the_best_epoch_is_the_one_of_least_validation_loss():
     train, val = small_problem(), small_problem(100)
     model = GLAI(6, 16, 3)

@@ -47,7 +47,7 @@ def describe_model_file(path: str | os.PathLike) -> dict:
         "switch_epoch": history.get("switch_epoch"),
         "best_epoch": best_epoch,
         "metric": history.get("metric"),
-        "best_metric": records[best_epoch - 1]["val_metric"] if best_epoch else None,
+        "best_metric": History.from_dict(history).best_metric if records else None,
         "phases": History.from_dict(history).phases() if records else None,
         "removals": history.get("removals") or None,
         "pruned": info.get("pruned"),

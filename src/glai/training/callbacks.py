@@ -123,9 +123,11 @@ class ValidationWatcher(Callback):
 
 class BestWeights(ValidationWatcher):
     """Keep a copy of the weights of the best validation epoch of the final phase (the
-    epoch of the switch included) and restore them when training ends. When adaptive
-    pruning removes units, the best is taken anew among the epochs from then on (the
-    removal's own included): the weights restored have the model's final shapes."""
+    epoch of the switch included) and restore them when training ends. A run without a
+    structural phase counts the weights it was handed as epoch 0 (:meth:`consider_start`),
+    so retraining a trained model never ends worse on validation. When adaptive pruning
+    removes units, the best is taken anew among the epochs from then on (the removal's own
+    included): the weights restored have the model's final shapes."""
 
     def __init__(self, metric: Metric, on_loss: bool = False) -> None:
         super().__init__(metric, on_loss)
@@ -138,6 +140,15 @@ class BestWeights(ValidationWatcher):
         if value is not None and self.metric.better(value, self.value):
             self.epoch, self.value = record.epoch, value
             self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def consider_start(
+        self, model: nn.Module, val_loss: float, val_metric: float, history: History
+    ) -> None:
+        """Take the weights ``model`` has before its first epoch as epoch 0, of validation
+        loss and metric ``val_loss`` and ``val_metric`` (recorded in ``history``)."""
+        history.start_metric = val_metric
+        self.epoch, self.value = 0, val_loss if self.field == "val_loss" else val_metric
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     def on_units_removed(self, model: nn.Module, removal: UnitRemoval) -> None:
         self.epoch = self.value = self.state = None

@@ -114,7 +114,11 @@ class History:
             when it was frozen before the first epoch (``StructureMonitor.after(0)``);
             ``None`` when no switch happened during this run.
         best_epoch: epoch whose weights were restored at the end (best validation loss,
-            or metric, as ``early_stopping_on`` says), or ``None`` without validation data.
+            or metric, as ``early_stopping_on`` says), or ``None`` without validation data;
+            0 when the weights ``fit`` was handed were kept (a run without a structural
+            phase counts them as a candidate, so it never ends worse on validation).
+        start_metric: validation metric of the weights ``fit`` was handed, when they
+            were a candidate for the best (a run without a structural phase).
         plans: the plan of each phase of the run, in order, as dicts
             (:meth:`glai.training.plan.PhasePlan.to_dict`: solver, optimiser, rate,
             schedule, output start and why each was chosen).
@@ -129,6 +133,7 @@ class History:
     best_epoch: int | None = None
     plans: list[dict] = field(default_factory=list)
     removals: list[UnitRemoval] = field(default_factory=list)
+    start_metric: float | None = None
 
     def __len__(self) -> int:
         return len(self.records)
@@ -153,6 +158,8 @@ class History:
         """Validation metric of :attr:`best_epoch`."""
         if self.best_epoch is None:
             return None
+        if self.best_epoch == 0:
+            return self.start_metric
         return self.records[self.best_epoch - 1].val_metric
 
     @property
@@ -212,6 +219,7 @@ class History:
             data["best_epoch"],
             data.get("plans", []),  # histories written before plans were recorded
             [UnitRemoval.from_dict(removal) for removal in data.get("removals", [])],
+            data.get("start_metric"),  # histories written before it was recorded
         )
 
     def to_dict(self) -> dict:
@@ -223,6 +231,7 @@ class History:
             "best_epoch": self.best_epoch,
             "plans": self.plans,
             "removals": [removal.to_dict() for removal in self.removals],
+            "start_metric": self.start_metric,
             "records": [{**asdict(r), "phase": Phase(r.phase).value} for r in self.records],
         }
 

@@ -63,7 +63,8 @@ def fit(
     the switch rule fires, the structure is frozen, fixed inputs' masks are cached, and the
     **quantitative phase** trains the paths with the ``solver`` (full-batch L-BFGS on small
     tensor data, else ``optimizer`` at ``lr`` with ``schedule``). ``epochs`` bounds both
-    phases together; the best validation epoch's weights are restored at the end. Each
+    phases together; the best validation epoch's weights are restored at the end (a run
+    without a structural phase counts the weights it was handed as epoch 0). Each
     phase is planned once (:class:`glai.training.plan.PhasePlan`, in ``history.plans``);
     a setting the plan does not use is warned about. Submodules keep their train/eval
     mode. ``prune_threshold`` (off by default) removes weak hidden units of a GLAI during
@@ -215,6 +216,8 @@ class Trainer:
             if state is not None:
                 callback.load_state_dict(state[name])
             callback.switched_at = run.history.switch_epoch
+        if state is None and run.monitor is None and run.val is not None:
+            stateful["best"].consider_start(run.model, *run.evaluate(), run.history)
         result = [ProgressBar(config.progress, run), *callbacks, *stateful.values()]
         if checkpoint_dir is not None:
             result.append(Checkpointing(run, stateful, checkpoint_dir))
