@@ -21,17 +21,17 @@ def describe_model_file(path: str | os.PathLike) -> dict:
     :func:`glai.sklearn.save_estimator`), ``epochs``, ``switch_epoch``,
     ``best_epoch``, ``best_metric``, ``metric``, ``phases`` (per phase that ran: its
     epochs, solver, plan and the reason for each choice, see :meth:`glai.History.phases`),
-    ``removals`` (what adaptive
-    pruning removed during training, see :class:`glai.training.history.UnitRemoval`),
-    ``pruned`` (what ``glai prune`` removed, if it wrote the file) and ``path_norms``: per
-    hidden layer the min, median and max (data-free) path norm and the share of units under
-    1% of the max.
+    ``removals`` (what adaptive pruning removed during training, see
+    :class:`glai.training.history.UnitRemoval`), ``pruned`` (what ``glai prune`` removed,
+    if it wrote the file) and ``path_norms``: per hidden layer the min, median and max
+    (data-free) path norm and the share of units under 1% of the max.
     """
     model = load(path)
     info = read_info(path)["info"]
     history = info.get("history", {})
     records = history.get("records", [])
     best_epoch = history.get("best_epoch")
+    run = History.from_dict(history) if records else None
     return {
         "kind": type(model).__name__,
         "in_features": model.in_features,
@@ -47,8 +47,8 @@ def describe_model_file(path: str | os.PathLike) -> dict:
         "switch_epoch": history.get("switch_epoch"),
         "best_epoch": best_epoch,
         "metric": history.get("metric"),
-        "best_metric": History.from_dict(history).best_metric if records else None,
-        "phases": History.from_dict(history).phases() if records else None,
+        "best_metric": run.best_metric if run else None,
+        "phases": run.phases() if run else None,
         "removals": history.get("removals") or None,
         "pruned": info.get("pruned"),
         "path_norms": [_norm_summary(norms) for norms in path_norms(model)],

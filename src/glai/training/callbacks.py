@@ -138,8 +138,7 @@ class BestWeights(ValidationWatcher):
     def on_epoch_complete(self, model: nn.Module, record: EpochRecord) -> None:
         value = self.judged(record)
         if value is not None and self.metric.better(value, self.value):
-            self.epoch, self.value = record.epoch, value
-            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            self._keep(model, record.epoch, value)
 
     def consider_start(
         self, model: nn.Module, val_loss: float, val_metric: float, history: History
@@ -147,7 +146,10 @@ class BestWeights(ValidationWatcher):
         """Take the weights ``model`` has before its first epoch as epoch 0, of validation
         loss and metric ``val_loss`` and ``val_metric`` (recorded in ``history``)."""
         history.start_metric = val_metric
-        self.epoch, self.value = 0, val_loss if self.field == "val_loss" else val_metric
+        self._keep(model, 0, val_loss if self.field == "val_loss" else val_metric)
+
+    def _keep(self, model: nn.Module, epoch: int, value: float) -> None:
+        self.epoch, self.value = epoch, value
         self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     def on_units_removed(self, model: nn.Module, removal: UnitRemoval) -> None:

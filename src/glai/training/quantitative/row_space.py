@@ -120,8 +120,8 @@ class RowSpace(QuantitativeStrategy):
         if state is not None:
             self.paths.load_state_dict(state)
         projected = self.paths.project(self.train.inputs)  # every row: masks come from it
-        device, rows = projected.device, self.train.rows  # targets follow the products
-        rows = rows.to(device) if rows is not None else None
+        device = projected.device  # the targets follow the products
+        rows = None if self.train.rows is None else self.train.rows.to(device)
         self.projected = FitData(projected, self.train.targets.to(device), rows=rows)
         super().prepare(directory, state)
 
